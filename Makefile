@@ -1,0 +1,63 @@
+# lbdoctor: the two commands are "make demo" and "make test".
+SHELL   := /bin/bash
+GO      ?= go
+BIN     ?= bin/lbdoctor
+DAEMONS := nginx haproxy keepalived ip
+PKGS    := nginx-light libnginx-mod-stream haproxy keepalived iproute2
+
+.PHONY: all build demo test deps lint fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/lbdoctor
+
+# The demo judges the bundled HA pair's BACKUP node (testdata/demo/lb2)
+# against its host snapshot: nginx and HAProxy listen on the keepalived VIP,
+# which the BACKUP node does not hold. lbdoctor exits 1 for that, as it would
+# in CI; the demo succeeds when it does.
+demo: build
+	@echo '$$ lbdoctor check --root testdata/demo/lb2 --host testdata/demo/lb2.host.yaml'
+	@./$(BIN) check --root testdata/demo/lb2 --host testdata/demo/lb2.host.yaml; \
+	 status=$$?; echo "(exit status $$status)"; test $$status -eq 1
+
+# deps installs the real daemons the suite runs, when it can (root with
+# apt-get); otherwise it says which tests will skip.
+deps:
+	@missing=""; for d in $(DAEMONS); do command -v $$d >/dev/null 2>&1 || [ -x /usr/sbin/$$d ] || missing="$$missing $$d"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing the daemons the suite needs:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PKGS) >/dev/null || exit 1; \
+	  else \
+	    echo "*** WARNING: missing$$missing and not root with apt-get: the real-daemon and namespace tests"; \
+	    echo "*** (TestDaemonsAgree, TestGatherNamespace) will SKIP. Run 'sudo make test' to run them."; \
+	  fi; \
+	fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "*** WARNING: not root: the tests that build hosts in network namespaces will SKIP (go test -v shows which)."; \
+	fi
+
+test: deps
+	@test -z "$$(gofmt -l cmd checks parsers report)" || { echo "gofmt needed:"; gofmt -l cmd checks parsers report; exit 1; }
+	$(GO) vet ./...
+	@mkdir -p bin; \
+	 $(GO) test -count=1 -v ./... 2>&1 | tee bin/test.log | grep -E '^(ok|FAIL|panic)|--- FAIL' ; status=$${PIPESTATUS[0]}; \
+	 skips=$$(grep -E -- '--- SKIP' bin/test.log); \
+	 if [ -n "$$skips" ]; then echo "*** SKIPPED tests (reasons in bin/test.log):"; echo "$$skips"; fi; \
+	 echo "passed: $$(grep -c -- '--- PASS' bin/test.log), failed: $$(grep -c -- '--- FAIL' bin/test.log), skipped: $$(grep -c -- '--- SKIP' bin/test.log) (full log: bin/test.log)"; \
+	 exit $$status
+
+lint:
+	gofmt -l cmd checks parsers report
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz=FuzzParse -fuzztime=30s ./parsers/nginx/
+	$(GO) test -run '^$$' -fuzz=FuzzParse -fuzztime=30s ./parsers/haproxy/
+	$(GO) test -run '^$$' -fuzz=FuzzParse -fuzztime=30s ./parsers/keepalived/
+	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=30s ./parsers/host/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,100 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
+)
+
+// errnos maps the error names bind() returns to the numbers and texts glibc
+// prints, since the daemons print "(99: Cannot assign requested address)".
+var errnos = map[string]struct {
+	num  int
+	text string
+}{
+	"ENOENT":        {2, "No such file or directory"},
+	"EACCES":        {13, "Permission denied"},
+	"EINVAL":        {22, "Invalid argument"},
+	"EAFNOSUPPORT":  {97, "Address family not supported by protocol"},
+	"EADDRINUSE":    {98, "Address already in use"},
+	"EADDRNOTAVAIL": {99, "Cannot assign requested address"},
+}
+
+// DaemonError is the line the daemon prints when bind() fails with errno for
+// l, and the shorter form the contract's message uses.
+func DaemonError(l *parsers.Listener, errno string) (short, full string) {
+	e := errnos[errno]
+	switch l.Service {
+	case "nginx":
+		short = fmt.Sprintf("bind() to %s failed (%d: %s)", l.Socket(), e.num, e.text)
+		return short, "nginx: [emerg] " + short
+	case "haproxy":
+		// HAProxy 2.6 names a listen section a "proxy" and prints IPv6
+		// without brackets.
+		kind, name, _ := strings.Cut(l.Context, " ")
+		if kind == "listen" {
+			kind = "proxy"
+		}
+		sock := l.Address()
+		if l.Proto != parsers.Unix {
+			sock = fmt.Sprintf("%s:%d", sock, l.Port)
+		}
+		short = fmt.Sprintf("cannot bind socket (%s) for [%s]", e.text, sock)
+		return short, fmt.Sprintf("[ALERT] : Binding [%s] for %s %s: %s", l.Pos, kind, name, short)
+	}
+	short = fmt.Sprintf("bind() to %s failed (%d: %s)", l.Socket(), e.num, e.text)
+	return short, l.Service + ": " + short
+}
+
+// nonlocalSysctl is the sysctl that lets l's family bind a non-local
+// address; net.ipv4.ip_nonlocal_bind does nothing for IPv6.
+func nonlocalSysctl(l *parsers.Listener) string {
+	if l.Addr.Is4() || l.Addr.Is4In6() {
+		return host.NonlocalBind4
+	}
+	return host.NonlocalBind6
+}
+
+// opensIPSocket reports whether l binds an IP address of its own, the only
+// kind whose address availability the kernel checks.
+func opensIPSocket(l *parsers.Listener) bool {
+	return l.Proto != parsers.Unix && l.Addr.IsValid() && l.Via == ""
+}
+
+// addressUnavailable says why bind() of l's address would fail with
+// EADDRNOTAVAIL on h, or "" when it would not.
+func addressUnavailable(h *host.Facts, l *parsers.Listener) string {
+	if !opensIPSocket(l) || l.Addr.IsUnspecified() || l.Transparent {
+		return ""
+	}
+	local, why := h.IsLocal(l.Addr)
+	if local {
+		return ""
+	}
+	name := nonlocalSysctl(l)
+	v := h.Sysctl(name)
+	if v == "1" {
+		return ""
+	}
+	if v == "" {
+		v = "unknown"
+	}
+	return fmt.Sprintf("%s and %s is %s", why, name, v)
+}
+
+// nonlocalFix is the fix for EADDRNOTAVAIL: allow non-local binds now and at
+// every boot.
+func nonlocalFix(l *parsers.Listener) []string {
+	name := nonlocalSysctl(l)
+	// One file per family, so applying both fixes keeps both settings.
+	file := "/etc/sysctl.d/60-lbdoctor.conf"
+	if name == host.NonlocalBind6 {
+		file = "/etc/sysctl.d/60-lbdoctor-ipv6.conf"
+	}
+	return []string{
+		"sysctl -w " + name + "=1",
+		"echo '" + name + " = 1' > " + file,
+	}
+}

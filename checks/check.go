@@ -1,0 +1,201 @@
+// Package checks decides, from parsed configs and host facts, which listeners
+// would fail to bind and why. A check is a value (after go/analysis): data
+// that list, explain and the README read, plus a Run function that reports
+// findings through its Pass. Checks do no I/O, so a check runs the same on a
+// live host, a snapshot or a test fixture.
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
+)
+
+// Severity is how bad a finding is.
+type Severity int
+
+// The severities, in increasing order.
+// The zero Severity is unset: Report fills in the check's default.
+const (
+	Info Severity = iota + 1
+	Warning
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Info:
+		return "info"
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return fmt.Sprintf("severity(%d)", int(s))
+}
+
+// MarshalText spells the severity as the JSON contract does.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ParseSeverity reads "error", "warning" or "info".
+func ParseSeverity(s string) (Severity, error) {
+	for _, v := range []Severity{Info, Warning, Error} {
+		if v.String() == s {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want error, warning or info)", s)
+}
+
+// Check is one diagnosis with a stable ID.
+type Check struct {
+	ID       string // "LBD101": stable; never renumbered or reused
+	Name     string // "nonlocal-address"
+	Title    string // "Listen address is not on this host": no period
+	Doc      string // why it breaks, how to fix, a minimal example
+	Severity Severity
+	Run      func(*Pass) error
+}
+
+// Role says where keepalived's VIPs are assumed to be.
+type Role string
+
+// The roles of the CLI's --role flag.
+const (
+	RoleCurrent Role = "current" // VIPs are where they are now
+	RoleBackup  Role = "backup"  // every VIP is absent from this host
+	RoleMaster  Role = "master"  // every VIP is present on this host
+	RoleBoth    Role = "both"    // a listener failing in either role fails
+)
+
+// ParseRole reads a --role value.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleCurrent, RoleBackup, RoleMaster, RoleBoth:
+		return r, nil
+	}
+	return "", fmt.Errorf("unknown role %q (want current, backup, master or both)", s)
+}
+
+// Service is one daemon lbdoctor was asked to judge.
+type Service struct {
+	Name   string          // "nginx", "haproxy", "keepalived"
+	Path   string          // the config path as given or autodetected
+	Config *parsers.Config // nil when no config was found
+}
+
+// Input is everything the checks see.
+type Input struct {
+	Services []Service
+	Host     *host.Facts
+	Role     Role
+}
+
+// Finding is one problem a check found.
+type Finding struct {
+	ID       string
+	Severity Severity
+	Service  string
+	Pos      parsers.Pos
+	Address  string
+	Port     int
+	Message  string
+	// DaemonError is the line the daemon itself would print.
+	DaemonError string
+	Why         string
+	Fix         []string
+	// Errno is what bind() would return; empty when the finding is not a
+	// bind failure.
+	Errno string
+	// Listener is the listener the finding is about, if any.
+	Listener *parsers.Listener
+}
+
+// Pass is what a check's Run sees: the input and a way to report.
+type Pass struct {
+	Check *Check
+	*Input
+	findings *[]Finding
+}
+
+// Report records a finding; the check's ID and default severity fill in
+// what the finding leaves empty.
+func (p *Pass) Report(f Finding) {
+	if f.ID == "" {
+		f.ID = p.Check.ID
+	}
+	if f.Severity == 0 {
+		f.Severity = p.Check.Severity
+	}
+	if l := f.Listener; l != nil {
+		if f.Service == "" {
+			f.Service = l.Service
+		}
+		if f.Pos == (parsers.Pos{}) {
+			f.Pos = l.Pos
+		}
+		if f.Address == "" {
+			f.Address = l.Address()
+			f.Port = l.Port
+		}
+	}
+	*p.findings = append(*p.findings, f)
+}
+
+// Listeners is every listener of every service found, in service order.
+func (in *Input) Listeners() []*parsers.Listener {
+	var ls []*parsers.Listener
+	for _, s := range in.Services {
+		if s.Config == nil {
+			continue
+		}
+		for i := range s.Config.Listeners {
+			ls = append(ls, &s.Config.Listeners[i])
+		}
+	}
+	return ls
+}
+
+// VIP is a keepalived virtual address with the instance that owns it.
+type VIP struct {
+	parsers.VIP
+	Instance *parsers.VRRPInstance
+}
+
+// VIPs is every keepalived virtual address, sorted by position.
+func (in *Input) VIPs() []VIP {
+	var vips []VIP
+	for _, s := range in.Services {
+		if s.Config == nil {
+			continue
+		}
+		for i := range s.Config.VRRP {
+			inst := &s.Config.VRRP[i]
+			for _, v := range inst.VIPs {
+				vips = append(vips, VIP{VIP: v, Instance: inst})
+			}
+		}
+	}
+	sort.SliceStable(vips, func(i, j int) bool { return posLess(vips[i].Pos, vips[j].Pos) })
+	return vips
+}
+
+// VIPFor is the keepalived VIP with exactly address a, if any.
+func (in *Input) VIPFor(a netip.Addr) (VIP, bool) {
+	for _, v := range in.VIPs() {
+		if v.Prefix.Addr().WithZone("") == a.WithZone("") {
+			return v, true
+		}
+	}
+	return VIP{}, false
+}
+
+func posLess(a, b parsers.Pos) bool {
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	return a.Line < b.Line
+}

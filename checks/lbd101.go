@@ -1,0 +1,63 @@
+package checks
+
+import "fmt"
+
+// LBD101 finds listen addresses that are not on the host and are not
+// keepalived VIPs (those are LBD401's, since their presence depends on the
+// node's role).
+var LBD101 = &Check{
+	ID:       "LBD101",
+	Name:     "nonlocal-address",
+	Title:    "Listen address is not on this host",
+	Severity: Error,
+	Doc: `A service listens on an IP address that this host does not have, so bind()
+fails with EADDRNOTAVAIL (99: Cannot assign requested address) and the
+service does not start:
+
+    nginx: [emerg] bind() to 10.0.0.100:80 failed (99: Cannot assign requested address)
+    [ALERT] : Binding [haproxy.cfg:8] for frontend web: cannot bind socket (Cannot assign requested address) for [10.0.0.100:80]
+
+The kernel lets a socket bind an IPv4 address only when the local routing
+table holds it (an address on any interface, even one that is down, the
+whole 127.0.0.0/8, or an AnyIP route such as "ip route add local
+10.9.0.0/24 dev lo"). An IPv6 address must be configured on an interface
+and must have finished duplicate address detection (not "tentative", not
+"dadfailed"). Otherwise only net.ipv4.ip_nonlocal_bind=1 (IPv4) or
+net.ipv6.ip_nonlocal_bind=1 (IPv6) lets the bind succeed; the IPv4 sysctl
+does nothing for IPv6. HAProxy's "transparent" bind option also does.
+
+Fix: if the address is a typo, correct the listen line. If the address
+arrives later (a VIP, a floating IP added by an orchestrator), allow
+non-local binds now and at every boot:
+
+    sysctl -w net.ipv4.ip_nonlocal_bind=1
+    echo 'net.ipv4.ip_nonlocal_bind = 1' > /etc/sysctl.d/60-lbdoctor.conf
+
+Example that fires on a host without 10.0.0.100:
+
+    server { listen 10.0.0.100:80; }`,
+	Run: func(p *Pass) error {
+		for _, l := range p.Listeners() {
+			if !opensIPSocket(l) {
+				continue
+			}
+			if _, isVIP := p.VIPFor(l.Addr); isVIP {
+				continue
+			}
+			why := addressUnavailable(p.Host, l)
+			if why == "" {
+				continue
+			}
+			short, full := DaemonError(l, "EADDRNOTAVAIL")
+			p.Report(Finding{
+				Listener:    l,
+				Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
+				DaemonError: full,
+				Why:         why,
+				Fix:         nonlocalFix(l),
+				Errno:       "EADDRNOTAVAIL",
+			})
+		}
+		return nil
+	},
+}

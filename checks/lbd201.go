@@ -1,0 +1,105 @@
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
+)
+
+// LBD201 finds listeners whose port another process already holds.
+var LBD201 = &Check{
+	ID:       "LBD201",
+	Name:     "port-in-use",
+	Title:    "Port is already taken by another process",
+	Severity: Error,
+	Doc: `Another process already listens on the same port, on an address that
+overlaps this one, so bind() fails with EADDRINUSE (98: Address already in
+use):
+
+    nginx: [emerg] bind() to 0.0.0.0:8080 failed (98: Address already in use)
+
+Two sockets of the same protocol (TCP and UDP are separate) and port clash
+when their addresses are equal, when either is the wildcard of that family
+(0.0.0.0 covers every IPv4 address, [::] every IPv6 one), or when one is a
+dual-stack [::] socket (IPV6_V6ONLY off: nginx "ipv6only=off", HAProxy
+"v4v6", or HAProxy's default when net.ipv6.bindv6only is 0) and the other is
+any IPv4 address. A running copy of the same daemon is not counted: a reload
+reuses its sockets.
+
+Fix: find the owner and stop it, or move one of the two listeners:
+
+    ss -ltnp 'sport = :8080'
+
+Example that fires while another program listens on 0.0.0.0:8080:
+
+    server { listen 10.0.0.5:8080; }`,
+	Run: func(p *Pass) error {
+		for _, l := range p.Listeners() {
+			if !opensIPSocket(l) {
+				continue
+			}
+			for _, s := range p.Host.Sockets {
+				if s.Proto != string(l.Proto) || s.Port != l.Port || s.Command == l.Service {
+					continue
+				}
+				if !overlaps(p.Host, l, s) {
+					continue
+				}
+				short, full := DaemonError(l, "EADDRINUSE")
+				owner := "another process"
+				switch {
+				case s.PID != 0:
+					owner = fmt.Sprintf("%s (pid %d)", s.Command, s.PID)
+				case s.UID != 0:
+					owner = fmt.Sprintf("a process of uid %d", s.UID)
+				}
+				flag := "-ltnp"
+				if s.Proto == "udp" {
+					flag = "-lunp"
+				}
+				p.Report(Finding{
+					Listener:    l,
+					Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
+					DaemonError: full,
+					Why:         fmt.Sprintf("%s already listens on %s/%s", owner, parsers.JoinHostPort(s.Address, s.Port), s.Proto),
+					Fix:         []string{fmt.Sprintf("ss %s 'sport = :%d'", flag, s.Port)},
+					Errno:       "EADDRINUSE",
+				})
+				break
+			}
+		}
+		return nil
+	},
+}
+
+// overlaps reports whether the kernel would refuse l's bind because of the
+// existing socket s on the same protocol and port.
+func overlaps(h *host.Facts, l *parsers.Listener, s host.Socket) bool {
+	a, err := netip.ParseAddr(s.Address)
+	if err != nil {
+		return false
+	}
+	b := l.Addr.WithZone("")
+	a = a.WithZone("")
+	if a == b {
+		return true
+	}
+	if a.Is4() == b.Is4() {
+		return a.IsUnspecified() || b.IsUnspecified()
+	}
+	// Different families clash only through a dual-stack [::] socket.
+	if a.Is6() && a.IsUnspecified() && !s.V6Only {
+		return true
+	}
+	if b.Is6() && b.IsUnspecified() {
+		switch l.V6Only {
+		case parsers.V6OnlyOff:
+			return true
+		case parsers.V6OnlyDefault:
+			return h.Sysctl(host.BindV6Only) == "0"
+		}
+	}
+	return false
+}

@@ -1,0 +1,22 @@
+package checks
+
+// All is every check, sorted by ID. Adding a check means adding it here,
+// in its own file, with test cases under testdata/checks/ID/.
+func All() []*Check {
+	return []*Check{
+		LBD001,
+		LBD101,
+		LBD201,
+		LBD401,
+	}
+}
+
+// ByID finds a check by its ID.
+func ByID(id string) *Check {
+	for _, c := range All() {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package checks
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+)
+
+// Status values of services and listeners, as the JSON contract spells them.
+const (
+	StatusOK       = "ok"
+	StatusFail     = "fail"
+	StatusWarn     = "warn"
+	StatusNotFound = "not-found"
+)
+
+// Result is the verdict: every service with its listeners, and the findings.
+type Result struct {
+	Input    *Input
+	Services []ServiceResult
+	Findings []Finding // sorted by file, line, ID
+}
+
+// ServiceResult is one service's verdict.
+type ServiceResult struct {
+	Name      string
+	Path      string
+	Status    string
+	Listeners []ListenerResult
+}
+
+// ListenerResult is one listener's verdict.
+type ListenerResult struct {
+	*parsers.Listener
+	Status  string
+	Errno   string
+	Finding string // the ID of the finding that decided Status
+}
+
+// Summary counts findings by severity.
+type Summary struct{ Errors, Warnings, Infos int }
+
+// Summary counts the result's findings by severity.
+func (r *Result) Summary() Summary {
+	var s Summary
+	for _, f := range r.Findings {
+		switch f.Severity {
+		case Error:
+			s.Errors++
+		case Warning:
+			s.Warnings++
+		default:
+			s.Infos++
+		}
+	}
+	return s
+}
+
+// Worst is the highest severity found, or 0 when nothing was found.
+func (r *Result) Worst() Severity {
+	var w Severity
+	for _, f := range r.Findings {
+		w = max(w, f.Severity)
+	}
+	return w
+}
+
+// Run runs the checks over the input and derives each listener's and each
+// service's status from the findings. An error means a check broke, never
+// that it found something.
+func Run(in *Input, cs []*Check) (*Result, error) {
+	var findings []Finding
+	for _, c := range cs {
+		p := &Pass{Check: c, Input: in, findings: &findings}
+		if err := c.Run(p); err != nil {
+			return nil, fmt.Errorf("check %s: %w", c.ID, err)
+		}
+	}
+	sort.SliceStable(findings, func(i, j int) bool {
+		a, b := findings[i], findings[j]
+		if a.Pos != b.Pos {
+			return posLess(a.Pos, b.Pos)
+		}
+		if a.ID != b.ID {
+			return a.ID < b.ID
+		}
+		if a.Address != b.Address {
+			return a.Address < b.Address
+		}
+		return a.Port < b.Port
+	})
+	r := &Result{Input: in, Findings: findings}
+	for _, s := range in.Services {
+		r.Services = append(r.Services, serviceResult(s, findings))
+	}
+	return r, nil
+}
+
+func serviceResult(s Service, findings []Finding) ServiceResult {
+	sr := ServiceResult{Name: s.Name, Path: s.Path, Status: StatusOK}
+	if s.Config == nil {
+		sr.Status = StatusNotFound
+		return sr
+	}
+	for i := range s.Config.Listeners {
+		l := &s.Config.Listeners[i]
+		lr := ListenerResult{Listener: l, Status: StatusOK}
+		for _, f := range findings {
+			if f.Listener != l || f.Errno == "" {
+				continue
+			}
+			switch {
+			case f.Severity == Error:
+				lr.Status, lr.Errno, lr.Finding = StatusFail, f.Errno, f.ID
+			case lr.Status == StatusOK:
+				lr.Status, lr.Errno, lr.Finding = StatusWarn, f.Errno, f.ID
+			}
+			if lr.Status == StatusFail {
+				break
+			}
+		}
+		if lr.Status == StatusFail {
+			sr.Status = StatusFail
+		}
+		sr.Listeners = append(sr.Listeners, lr)
+	}
+	for _, f := range findings {
+		if f.Service == s.Name && f.ID == LBD001.ID && f.Severity == Error {
+			sr.Status = StatusFail
+		}
+	}
+	sort.SliceStable(sr.Listeners, func(i, j int) bool {
+		return posLess(sr.Listeners[i].Pos, sr.Listeners[j].Pos)
+	})
+	return sr
+}

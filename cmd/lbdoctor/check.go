@@ -1,0 +1,245 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
+	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
+	"github.com/lbdoctor/lbdoctor/parsers/nginx"
+	"github.com/lbdoctor/lbdoctor/report"
+)
+
+// Where each service's config is looked for when no flag names one.
+var (
+	defaultNginx      = []string{"/etc/nginx/nginx.conf", "/usr/local/nginx/conf/nginx.conf", "/usr/local/etc/nginx/nginx.conf"}
+	defaultHAProxy    = []string{"/etc/haproxy/haproxy.cfg"}
+	defaultKeepalived = []string{"/etc/keepalived/keepalived.conf"}
+)
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+type checkFlags struct {
+	nginx, haproxy, keepalived listFlag
+	root, hostFile             string
+	role, format, failOn       string
+	json, noColor              bool
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	var f checkFlags
+	fl := flag.NewFlagSet("check", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Var(&f.nginx, "nginx", "an nginx main config `PATH` (repeatable; default: autodetect)")
+	fl.Var(&f.haproxy, "haproxy", "an haproxy config file or directory `PATH` (repeatable, like haproxy -f)")
+	fl.Var(&f.keepalived, "keepalived", "a keepalived config `PATH`")
+	fl.StringVar(&f.root, "root", "", "read the configuration as if `DIR` were /")
+	fl.StringVar(&f.hostFile, "host", "", "judge against the host described by a snapshot `FILE` instead of the live host")
+	fl.StringVar(&f.role, "role", "current", "where keepalived VIPs are: current, backup, master or both")
+	fl.BoolVar(&f.json, "json", false, "machine output on stdout (same as --format json)")
+	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif or github")
+	fl.BoolVar(&f.noColor, "no-color", false, "plain text, no colour")
+	fl.StringVar(&f.failOn, "fail-on", "error", "severity that makes the exit code 1: error, warning or never")
+	fl.Usage = func() {
+		fmt.Fprint(stderr, "Usage: lbdoctor check [flags]\n\nWould nginx and HAProxy bind their listen addresses on this host?\n\nFlags:\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "lbdoctor check: unexpected argument %q\n", fl.Arg(0))
+		return exitUsage
+	}
+	code, err := check(f, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbdoctor check: %v\n", err)
+		return exitUsage
+	}
+	return code
+}
+
+func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
+	role, err := checks.ParseRole(f.role)
+	if err != nil {
+		return 0, err
+	}
+	format := f.format
+	if f.json {
+		format = "json"
+	}
+	switch format {
+	case "text", "json", "sarif", "github":
+	default:
+		return 0, fmt.Errorf("unknown format %q (want text, json, sarif or github)", format)
+	}
+	var failOn checks.Severity
+	if f.failOn != "never" {
+		if failOn, err = checks.ParseSeverity(f.failOn); err != nil || failOn == checks.Info {
+			return 0, fmt.Errorf("unknown --fail-on %q (want error, warning or never)", f.failOn)
+		}
+	}
+	if f.root != "" {
+		if st, err := os.Stat(f.root); err != nil || !st.IsDir() {
+			return 0, fmt.Errorf("--root %s: not a directory", f.root)
+		}
+	}
+	root := parsers.Root(f.root)
+	services, err := loadServices(f, root)
+	if err != nil {
+		return 0, err
+	}
+	var facts *host.Facts
+	if f.hostFile != "" {
+		facts, err = host.Load(f.hostFile)
+	} else {
+		facts, err = host.Gather()
+	}
+	if err != nil {
+		return 0, err
+	}
+	in := &checks.Input{Services: services, Host: facts, Role: role}
+	res, err := checks.Run(in, checks.All())
+	if err != nil {
+		return 0, err
+	}
+	switch format {
+	case "json":
+		err = report.JSON(stdout, res)
+	case "sarif":
+		err = report.SARIF(stdout, res, version())
+	case "github":
+		err = report.GitHub(stdout, res)
+	default:
+		err = report.Text(stdout, res, report.TextOptions{Color: useColor(f.noColor, stdout)})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("write report: %w", err)
+	}
+	if failOn != 0 && res.Worst() >= failOn {
+		return exitFindings, nil
+	}
+	return exitOK, nil
+}
+
+// loadServices finds and parses the configs named by flags, or, when no
+// flag names one, those found at the default paths.
+func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
+	explicit := len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0
+	var services []checks.Service
+	if explicit {
+		for _, p := range f.nginx {
+			if err := mustExist(root, "--nginx", p); err != nil {
+				return nil, err
+			}
+			cfg, err := nginx.Parse(p, nginx.Options{Root: root})
+			if err != nil {
+				return nil, err
+			}
+			services = append(services, checks.Service{Name: "nginx", Path: p, Config: cfg})
+		}
+		if len(f.haproxy) > 0 {
+			for _, p := range f.haproxy {
+				if err := mustExist(root, "--haproxy", p); err != nil {
+					return nil, err
+				}
+			}
+			cfg, err := haproxy.Parse(f.haproxy, haproxy.Options{Root: root, Env: os.LookupEnv})
+			if err != nil {
+				return nil, err
+			}
+			services = append(services, checks.Service{Name: "haproxy", Path: strings.Join(f.haproxy, ", "), Config: cfg})
+		}
+		for _, p := range f.keepalived {
+			if err := mustExist(root, "--keepalived", p); err != nil {
+				return nil, err
+			}
+			cfg, err := keepalived.Parse(p, keepalived.Options{Root: root})
+			if err != nil {
+				return nil, err
+			}
+			services = append(services, checks.Service{Name: "keepalived", Path: p, Config: cfg})
+		}
+		return services, nil
+	}
+	var tried []string
+	found := 0
+	detect := func(name string, paths []string, parse func(string) (*parsers.Config, error)) error {
+		for _, p := range paths {
+			tried = append(tried, root.Path(p))
+			if _, err := root.Stat(p); err != nil {
+				continue
+			}
+			cfg, err := parse(p)
+			if err != nil {
+				return err
+			}
+			found++
+			services = append(services, checks.Service{Name: name, Path: p, Config: cfg})
+			return nil
+		}
+		services = append(services, checks.Service{Name: name, Path: paths[0]})
+		return nil
+	}
+	err := errors.Join(
+		detect("nginx", defaultNginx, func(p string) (*parsers.Config, error) {
+			return nginx.Parse(p, nginx.Options{Root: root})
+		}),
+		detect("haproxy", defaultHAProxy, func(p string) (*parsers.Config, error) {
+			return haproxy.Parse([]string{p}, haproxy.Options{Root: root, Env: os.LookupEnv})
+		}),
+		detect("keepalived", defaultKeepalived, func(p string) (*parsers.Config, error) {
+			return keepalived.Parse(p, keepalived.Options{Root: root})
+		}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if found == 0 {
+		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
+	}
+	return services, nil
+}
+
+// mustExist turns a config named on the command line that cannot be read
+// into a clear usage error.
+func mustExist(root parsers.Root, flagName, p string) error {
+	_, err := root.Stat(p)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s: no such file or directory", flagName, root.Path(p))
+	default:
+		return fmt.Errorf("%s %s: %w", flagName, root.Path(p), err)
+	}
+}
+
+// useColor follows the conventions: no colour with --no-color, with
+// NO_COLOR set, or when stdout is not a terminal.
+func useColor(noColor bool, w io.Writer) bool {
+	if noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
+)
+
+func runList(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "usage: lbdoctor list")
+		return exitUsage
+	}
+	for _, c := range checks.All() {
+		fmt.Fprintf(stdout, "%s  %-8s %-18s %s\n", c.ID, c.Severity, c.Name, c.Title)
+	}
+	return exitOK
+}
+
+// The daemon error lines explain recognises. nginx prints
+// "bind() to ADDR:PORT failed (ERRNO: TEXT)"; HAProxy prints
+// "cannot bind socket (TEXT) for [ADDR:PORT]" (older ones "cannot bind
+// socket [ADDR:PORT]", with the text elsewhere).
+var (
+	nginxBind   = regexp.MustCompile(`bind\(\) to (\S+) failed \((\d+): ([^)]*)\)`)
+	haproxyBind = regexp.MustCompile(`cannot bind socket(?: \(([^)]*)\))?(?: for)? \[([^\]]+)\]`)
+)
+
+// errnoChecks maps the text or number the daemons print to the check that
+// explains it.
+var errnoChecks = []struct {
+	errno, num, text, id, cause string
+}{
+	{"EADDRNOTAVAIL", "99", "Cannot assign requested address", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off"},
+	{"EADDRNOTAVAIL", "99", "Address not available", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off"},
+	{"EADDRINUSE", "98", "Address already in use", "LBD201", "another socket already holds this port on an overlapping address"},
+	{"EACCES", "13", "Permission denied", "", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or a unix socket's directory is not writable"},
+	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "", "an IPv6 listen on a host whose kernel has no IPv6"},
+}
+
+func runExplain(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: lbdoctor explain ID|\"LOG LINE\"")
+		return exitUsage
+	}
+	arg := strings.TrimSpace(args[0])
+	if c := checks.ByID(strings.ToUpper(arg)); c != nil {
+		fmt.Fprintf(stdout, "%s (%s, %s): %s\n\n%s\n", c.ID, c.Name, c.Severity, c.Title, c.Doc)
+		return exitOK
+	}
+	var addr, num, text string
+	if m := nginxBind.FindStringSubmatch(arg); m != nil {
+		addr, num, text = m[1], m[2], m[3]
+	} else if m := haproxyBind.FindStringSubmatch(arg); m != nil {
+		addr, text = m[2], m[1]
+	} else {
+		fmt.Fprintf(stderr, "lbdoctor explain: %q is neither a check ID (see lbdoctor list) nor a daemon bind error line lbdoctor knows\n", arg)
+		return exitUsage
+	}
+	for _, e := range errnoChecks {
+		if (num != "" && e.num == num) || (text != "" && strings.EqualFold(e.text, text)) {
+			fmt.Fprintf(stdout, "%s on %s: %s.\n", e.errno, addr, e.cause)
+			diagnoseLive(stdout, addr, e.errno)
+			if c := checks.ByID(e.id); c != nil {
+				fmt.Fprintf(stdout, "\n%s: %s\n\n%s\n", c.ID, c.Title, c.Doc)
+			}
+			return exitOK
+		}
+	}
+	fmt.Fprintf(stdout, "bind() of %s failed (%s %s); lbdoctor has no explanation for this error yet.\n", addr, num, text)
+	return exitOK
+}
+
+// diagnoseLive checks the address of a pasted line against the live host,
+// when it can be read.
+func diagnoseLive(w io.Writer, sock, errno string) {
+	if errno != "EADDRNOTAVAIL" {
+		return
+	}
+	hostPart := sock
+	if i := strings.LastIndex(sock, ":"); i > 0 {
+		if _, err := strconv.Atoi(sock[i+1:]); err == nil {
+			hostPart = sock[:i]
+		}
+	}
+	a, err := netip.ParseAddr(strings.Trim(hostPart, "[]"))
+	if err != nil {
+		return
+	}
+	facts, err := host.Gather()
+	if err != nil {
+		return
+	}
+	if ok, why := facts.IsLocal(a); ok {
+		fmt.Fprintf(w, "On this host %s is local now, so the bind would succeed here now.\n", a)
+	} else {
+		name := host.NonlocalBind4
+		if a.Is6() {
+			name = host.NonlocalBind6
+		}
+		fmt.Fprintf(w, "On this host now: %s, and %s is %s.\n", why, name, facts.Sysctl(name))
+	}
+}

@@ -1,0 +1,69 @@
+// Package host describes the machine lbdoctor judges: its addresses, local
+// routes, sysctls and listening sockets. Facts come from the live host
+// (Gather, through netlink and /proc) or from a snapshot file (Load); checks
+// cannot tell which.
+package host
+
+// Facts is everything checks know about a host. Its YAML form is the
+// snapshot format; its JSON form is the contract's "host" object.
+type Facts struct {
+	Hostname string `yaml:"hostname" json:"hostname"`
+	// Source is "live" or the snapshot file it was loaded from.
+	Source string `yaml:"-" json:"source"`
+	// NoIPv6 is true when the kernel has no IPv6 (socket(AF_INET6) fails
+	// with EAFNOSUPPORT).
+	NoIPv6     bool              `yaml:"no_ipv6,omitempty" json:"-"`
+	Interfaces []Interface       `yaml:"interfaces" json:"-"`
+	Addresses  []Address         `yaml:"addresses" json:"addresses"`
+	Routes     []Route           `yaml:"local_routes" json:"-"`
+	Sysctls    map[string]string `yaml:"sysctls" json:"sysctls"`
+	Sockets    []Socket          `yaml:"sockets" json:"-"`
+}
+
+// Interface is a network link.
+type Interface struct {
+	Name  string `yaml:"name"`
+	Index int    `yaml:"index"`
+	Up    bool   `yaml:"up"`
+}
+
+// Address is an address configured on an interface. Flags are the kernel's
+// IFA_F_* names as ip(8) prints them: "tentative", "dadfailed", "nodad",
+// "optimistic", "deprecated", "secondary", "permanent".
+type Address struct {
+	Address   string   `yaml:"address" json:"address"`
+	Prefix    int      `yaml:"prefix" json:"prefix"`
+	Interface string   `yaml:"interface" json:"interface"`
+	Family    string   `yaml:"family" json:"family"` // "ipv4" or "ipv6"
+	Flags     []string `yaml:"flags,omitempty" json:"flags"`
+}
+
+// Route is a route of type local, from any routing table: what makes an
+// IPv4 address bindable ("ip route add local 10.9.0.0/24 dev lo").
+type Route struct {
+	Prefix    string `yaml:"prefix"` // "10.9.0.0/24"
+	Interface string `yaml:"interface,omitempty"`
+	Table     int    `yaml:"table,omitempty"`
+}
+
+// Socket is a listening TCP socket or a bound UDP socket.
+type Socket struct {
+	Proto     string `yaml:"proto"` // "tcp" or "udp"
+	Address   string `yaml:"address"`
+	Port      int    `yaml:"port"`
+	Interface string `yaml:"interface,omitempty"` // SO_BINDTODEVICE
+	V6Only    bool   `yaml:"v6only,omitempty"`
+	UID       int    `yaml:"uid"`
+	Inode     uint64 `yaml:"inode,omitempty"`
+	// PID and Command name the owner, when /proc lets us see it.
+	PID     int    `yaml:"pid,omitempty"`
+	Command string `yaml:"command,omitempty"`
+}
+
+// Sysctl names the checks read.
+const (
+	NonlocalBind4       = "net.ipv4.ip_nonlocal_bind"
+	NonlocalBind6       = "net.ipv6.ip_nonlocal_bind"
+	BindV6Only          = "net.ipv6.bindv6only"
+	UnprivilegedPortMin = "net.ipv4.ip_unprivileged_port_start"
+)

@@ -1,0 +1,52 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/checks"
+)
+
+// GitHub writes findings as GitHub Actions workflow commands, which the
+// runner turns into annotations on the config lines.
+func GitHub(w io.Writer, r *checks.Result) error {
+	for _, f := range r.Findings {
+		level := "error"
+		switch f.Severity {
+		case checks.Warning:
+			level = "warning"
+		case checks.Info:
+			level = "notice"
+		}
+		msg := f.Message
+		if f.Why != "" {
+			msg += "\n" + f.Why
+		}
+		for _, c := range f.Fix {
+			msg += "\nfix: " + c
+		}
+		if _, err := fmt.Fprintf(w, "::%s file=%s,line=%d,title=%s::%s\n", level,
+			ghProperty(f.Pos.File), f.Pos.Line, ghProperty(f.ID+" "+checkTitle(f.ID)), ghData(msg)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ghData escapes a workflow command's message as the runner expects.
+func ghData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// ghProperty escapes a workflow command's property value.
+func ghProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+func checkTitle(id string) string {
+	if c := checks.ByID(id); c != nil {
+		return c.Title
+	}
+	return ""
+}

@@ -1,0 +1,150 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/lbdoctor/lbdoctor/checks"
+)
+
+// TextOptions controls the human report.
+type TextOptions struct {
+	Color bool
+}
+
+// Text writes the human report: each service with one line per listener,
+// then each finding with the daemon's own error line, why, and the fix.
+func Text(w io.Writer, r *checks.Result, opts TextOptions) error {
+	st := newStyles(w, opts.Color)
+	b := &strings.Builder{}
+	h := r.Input.Host
+	fmt.Fprintf(b, "%s  host %s (%s), role %s\n\n", st.heading.Render("lbdoctor check"), clean(h.Hostname), clean(h.Source), r.Input.Role)
+	for _, s := range r.Services {
+		writeService(b, st, s, r.Input)
+	}
+	if len(r.Findings) > 0 {
+		fmt.Fprintf(b, "%s\n\n", st.heading.Render("Findings"))
+	}
+	for _, f := range r.Findings {
+		writeFinding(b, st, f)
+	}
+	writeSummary(b, st, r)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *checks.Input) {
+	var mark string
+	switch s.Status {
+	case checks.StatusOK:
+		mark = st.ok.Render("✔ would start")
+	case checks.StatusFail:
+		mark = st.error.Render("✖ would fail")
+	default:
+		mark = st.dim.Render("– not found")
+	}
+	path := s.Path
+	fmt.Fprintf(b, "%s  %s  %s\n", st.command.Render(s.Name), st.path.Render(clean(path)), mark)
+	for _, l := range s.Listeners {
+		var m string
+		switch l.Status {
+		case checks.StatusFail:
+			m = st.error.Render("✖")
+		case checks.StatusWarn:
+			m = st.warning.Render("!")
+		default:
+			m = st.ok.Render("✔")
+		}
+		line := fmt.Sprintf("  %s %-28s %s", m, clean(l.Socket())+"/"+string(l.Proto), st.path.Render(clean(l.Pos.String())))
+		if l.Errno != "" {
+			line += "  " + l.Errno + "  " + st.id.Render(l.Finding)
+		}
+		if l.Via != "" {
+			line += st.dim.Render("  served from " + l.Via)
+		}
+		b.WriteString(line + "\n")
+	}
+	if s.Name == "keepalived" {
+		for _, v := range in.VIPs() {
+			if v.Pos.File == "" {
+				continue
+			}
+			fmt.Fprintf(b, "  %s VIP %-24s %s  vrrp_instance %s on %s\n", st.dim.Render("•"), v.Prefix, st.path.Render(clean(v.Pos.String())), clean(v.Instance.Name), clean(v.Dev))
+		}
+	}
+	b.WriteString("\n")
+}
+
+func writeFinding(b *strings.Builder, st styles, f checks.Finding) {
+	sev := f.Severity.String()
+	switch f.Severity {
+	case checks.Error:
+		sev = st.error.Render(sev)
+	case checks.Warning:
+		sev = st.warning.Render(sev)
+	default:
+		sev = st.info.Render(sev)
+	}
+	fmt.Fprintf(b, "%s  %s  %s  %s\n", st.path.Render(clean(f.Pos.String())), st.id.Render(f.ID), sev, clean(f.Message))
+	if f.DaemonError != "" {
+		fmt.Fprintf(b, "    %s\n", st.dim.Render(clean(f.DaemonError)))
+	}
+	if f.Why != "" {
+		fmt.Fprintf(b, "    why: %s\n", clean(f.Why))
+	}
+	if len(f.Fix) > 0 {
+		b.WriteString("    fix:\n")
+		for _, c := range f.Fix {
+			fmt.Fprintf(b, "      %s\n", st.command.Render("$ "+clean(c)))
+		}
+	}
+	b.WriteString("\n")
+}
+
+func writeSummary(b *strings.Builder, st styles, r *checks.Result) {
+	s := r.Summary()
+	counts := fmt.Sprintf("%d %s, %d %s, %d %s", s.Errors, plural(s.Errors, "error"), s.Warnings, plural(s.Warnings, "warning"), s.Infos, plural(s.Infos, "info"))
+	switch {
+	case s.Errors > 0:
+		fmt.Fprintf(b, "%s %s; next: %s\n", st.error.Render("✖"), counts, st.command.Render("lbdoctor explain "+firstID(r, checks.Error)))
+	case s.Warnings > 0:
+		fmt.Fprintf(b, "%s %s; next: %s\n", st.warning.Render("!"), counts, st.command.Render("lbdoctor explain "+firstID(r, checks.Warning)))
+	default:
+		fmt.Fprintf(b, "%s %s: every service found would start and bind\n", st.ok.Render("✔"), counts)
+	}
+}
+
+func firstID(r *checks.Result, sev checks.Severity) string {
+	for _, f := range r.Findings {
+		if f.Severity == sev {
+			return f.ID
+		}
+	}
+	return ""
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// clean keeps text taken from configs from driving the terminal: control
+// characters are printed as Go escapes.
+func clean(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
