@@ -1,0 +1,126 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fixture is one fixed result that every format renders, as golangci-lint
+// tests its printers: a failing VIP listen, a warning, a served-from listen,
+// a parse error, and a name with a terminal escape in it.
+func fixture() *checks.Result {
+	nginx := &parsers.Config{Service: "nginx", Path: "/etc/nginx/nginx.conf", Listeners: []parsers.Listener{
+		{Service: "nginx", Pos: parsers.Pos{File: "/etc/nginx/sites-enabled/shop", Line: 8}, Context: "http", Raw: "10.0.0.100:80", Proto: parsers.TCP, Addr: netip.MustParseAddr("10.0.0.100"), Port: 80},
+		{Service: "nginx", Pos: parsers.Pos{File: "/etc/nginx/sites-enabled/shop", Line: 9}, Context: "http", Raw: "10.0.0.5:80", Proto: parsers.TCP, Addr: netip.MustParseAddr("10.0.0.5"), Port: 80, Via: "0.0.0.0:80"},
+		{Service: "nginx", Pos: parsers.Pos{File: "/etc/nginx/sites-enabled/shop", Line: 10}, Context: "http", Raw: "80", Proto: parsers.TCP, Addr: netip.MustParseAddr("0.0.0.0"), Port: 80},
+	}}
+	hap := &parsers.Config{Service: "haproxy", Path: "/etc/haproxy/haproxy.cfg", Listeners: []parsers.Listener{
+		{Service: "haproxy", Pos: parsers.Pos{File: "/etc/haproxy/haproxy.cfg", Line: 20}, Context: "frontend fe\x1b[31m", Raw: "[fd00::100]:443", Proto: parsers.TCP, Addr: netip.MustParseAddr("fd00::100"), Port: 443},
+	}}
+	in := &checks.Input{
+		Role: checks.RoleBoth,
+		Host: &host.Facts{
+			Hostname:  "lb2\x1b[2J",
+			Source:    "hosts/lb2.yaml",
+			Addresses: []host.Address{{Address: "10.0.0.12", Prefix: 24, Interface: "eth0", Family: "ipv4"}},
+			Sysctls:   map[string]string{host.NonlocalBind4: "0", host.NonlocalBind6: "0"},
+		},
+		Services: []checks.Service{
+			{Name: "nginx", Path: nginx.Path, Config: nginx},
+			{Name: "haproxy", Path: hap.Path, Config: hap},
+			{Name: "keepalived", Path: "/etc/keepalived/keepalived.conf"},
+		},
+	}
+	findings := []checks.Finding{
+		{ID: "LBD401", Severity: checks.Error, Service: "nginx", Pos: nginx.Listeners[0].Pos, Address: "10.0.0.100", Port: 80,
+			Message:     "nginx would fail on the BACKUP node: bind() to 10.0.0.100:80 failed (99: Cannot assign requested address)",
+			DaemonError: "nginx: [emerg] bind() to 10.0.0.100:80 failed (99: Cannot assign requested address)",
+			Why:         "10.0.0.100 is keepalived VIP of vrrp_instance VI_1, held only by the MASTER, and net.ipv4.ip_nonlocal_bind is 0",
+			Fix:         []string{"sysctl -w net.ipv4.ip_nonlocal_bind=1", "echo 'net.ipv4.ip_nonlocal_bind = 1' > /etc/sysctl.d/60-lbdoctor.conf"},
+			Errno:       "EADDRNOTAVAIL", Listener: &nginx.Listeners[0]},
+		{ID: "LBD401", Severity: checks.Warning, Service: "haproxy", Pos: hap.Listeners[0].Pos, Address: "fd00::100", Port: 443,
+			Message: "haproxy binds now, but would fail after a failover: cannot bind socket (Cannot assign requested address) for [fd00::100:443]",
+			Why:     "fd00::100 is keepalived VIP of vrrp_instance VI_6, held only by the MASTER; this node holds it now, and net.ipv6.ip_nonlocal_bind is 0",
+			Fix:     []string{"sysctl -w net.ipv6.ip_nonlocal_bind=1"},
+			Errno:   "EADDRNOTAVAIL", Listener: &hap.Listeners[0]},
+		{ID: "LBD001", Severity: checks.Error, Service: "haproxy", Pos: parsers.Pos{File: "/etc/haproxy/haproxy.cfg", Line: 31},
+			Message: "unknown keyword 'bnid' in 'frontend' section", Why: "haproxy would refuse this configuration"},
+	}
+	return &checks.Result{
+		Input:    in,
+		Findings: findings,
+		Services: []checks.ServiceResult{
+			{Name: "nginx", Path: nginx.Path, Status: checks.StatusFail, Listeners: []checks.ListenerResult{
+				{Listener: &nginx.Listeners[0], Status: checks.StatusFail, Errno: "EADDRNOTAVAIL", Finding: "LBD401"},
+				{Listener: &nginx.Listeners[1], Status: checks.StatusOK},
+				{Listener: &nginx.Listeners[2], Status: checks.StatusOK},
+			}},
+			{Name: "haproxy", Path: hap.Path, Status: checks.StatusFail, Listeners: []checks.ListenerResult{
+				{Listener: &hap.Listeners[0], Status: checks.StatusWarn, Errno: "EADDRNOTAVAIL", Finding: "LBD401"},
+			}},
+			{Name: "keepalived", Path: "/etc/keepalived/keepalived.conf", Status: checks.StatusNotFound},
+		},
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(*bytes.Buffer, *checks.Result) error
+	}{
+		{"text.golden", func(b *bytes.Buffer, r *checks.Result) error { return Text(b, r, TextOptions{}) }},
+		{"text-color.golden", func(b *bytes.Buffer, r *checks.Result) error { return Text(b, r, TextOptions{Color: true}) }},
+		{"json.golden", func(b *bytes.Buffer, r *checks.Result) error { return JSON(b, r) }},
+		{"sarif.golden", func(b *bytes.Buffer, r *checks.Result) error { return SARIF(b, r, "v0.0.0-test") }},
+		{"github.golden", func(b *bytes.Buffer, r *checks.Result) error { return GitHub(b, r) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tc.write(&b, fixture()); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("..", "testdata", "report", tc.name)
+			if *update {
+				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != string(want) {
+				t.Errorf("%s differs; run go test ./report -update and review the diff\n--- got:\n%s", tc.name, b.String())
+			}
+		})
+	}
+}
+
+// TestNoRawControl keeps text taken from configs from reaching the
+// terminal raw, and the JSON valid.
+func TestNoRawControl(t *testing.T) {
+	var text, js bytes.Buffer
+	if err := Text(&text, fixture(), TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.ContainsRune(text.Bytes(), 0x1b) {
+		t.Errorf("plain text report holds an ESC byte:\n%q", text.String())
+	}
+	if err := JSON(&js, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(js.Bytes()) {
+		t.Error("JSON report is not valid JSON")
+	}
+}
