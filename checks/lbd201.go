@@ -2,10 +2,8 @@ package checks
 
 import (
 	"fmt"
-	"net/netip"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
-	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
 // LBD201 finds listeners whose port another process already holds.
@@ -44,7 +42,7 @@ Example that fires while another program listens on 0.0.0.0:8080:
 				if s.Proto != string(l.Proto) || s.Port != l.Port || s.Command == l.Service {
 					continue
 				}
-				if !overlaps(p.Host, l, s) {
+				if !listenerSocket(p.Host, l).clashes(hostSocket(s)) {
 					continue
 				}
 				short, full := DaemonError(l, "EADDRINUSE")
@@ -74,32 +72,3 @@ Example that fires while another program listens on 0.0.0.0:8080:
 	},
 }
 
-// overlaps reports whether the kernel would refuse l's bind because of the
-// existing socket s on the same protocol and port.
-func overlaps(h *host.Facts, l *parsers.Listener, s host.Socket) bool {
-	a, err := netip.ParseAddr(s.Address)
-	if err != nil {
-		return false
-	}
-	b := l.Addr.WithZone("")
-	a = a.WithZone("")
-	if a == b {
-		return true
-	}
-	if a.Is4() == b.Is4() {
-		return a.IsUnspecified() || b.IsUnspecified()
-	}
-	// Different families clash only through a dual-stack [::] socket.
-	if a.Is6() && a.IsUnspecified() && !s.V6Only {
-		return true
-	}
-	if b.Is6() && b.IsUnspecified() {
-		switch l.V6Only {
-		case parsers.V6OnlyOff:
-			return true
-		case parsers.V6OnlyDefault:
-			return h.Sysctl(host.BindV6Only) == "0"
-		}
-	}
-	return false
-}

@@ -7,6 +7,8 @@ func All() []*Check {
 		LBD001,
 		LBD101,
 		LBD201,
+		LBD202,
+		LBD203,
 		LBD401,
 	}
 }

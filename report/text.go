@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
 // TextOptions controls the human report.
@@ -57,7 +58,11 @@ func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *che
 		default:
 			m = st.ok.Render("✔")
 		}
-		line := fmt.Sprintf("  %s %-28s %s", m, clean(l.Socket())+"/"+string(l.Proto), st.path.Render(clean(l.Pos.String())))
+		sock := l.Socket()
+		if l.Proto != parsers.Unix {
+			sock += "/" + string(l.Proto)
+		}
+		line := fmt.Sprintf("  %s %-28s %s", m, clean(sock), st.path.Render(clean(l.Pos.String())))
 		if l.Errno != "" {
 			line += "  " + l.Errno + "  " + st.id.Render(l.Finding)
 		}

@@ -1,0 +1,77 @@
+package checks
+
+import (
+	"fmt"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+)
+
+// LBD202 finds two checked listeners that ask for overlapping sockets:
+// whichever daemon (or context) binds second fails.
+var LBD202 = &Check{
+	ID:       "LBD202",
+	Name:     "listener-conflict",
+	Title:    "Two configured listeners ask for the same socket",
+	Severity: Error,
+	Doc: `Two listeners lbdoctor checked ask for sockets the kernel cannot give
+both: nginx and HAProxy on the same port, nginx's http and stream blocks on
+the same port, or, within one nginx context, a wildcard listen beside a
+specific one that has its own socket ("bind", "reuseport", "backlog", ...).
+Whichever binds second fails with EADDRINUSE (98: Address already in use):
+
+    nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)
+
+Sockets overlap when the protocol (TCP or UDP) and port are the same and
+the addresses are equal, either is the wildcard of its family, or one is a
+dual-stack [::] socket (IPV6_V6ONLY off: nginx "ipv6only=off", HAProxy
+"v4v6", or HAProxy's default with net.ipv6.bindv6only=0) and the other is
+IPv4. Sockets that both set SO_REUSEPORT may share (HAProxy does by default;
+nginx with "reuseport"): see LBD203.
+
+Fix: move one of the two listeners to another port or address, or serve
+both from one daemon.
+
+Example, nginx.conf:
+
+    server { listen 80; }
+
+and haproxy.cfg:
+
+    frontend web
+        bind 10.0.0.5:80`,
+	Run: func(p *Pass) error {
+		ls := p.Listeners()
+		for i, a := range ls {
+			if !opensIPSocket(a) {
+				continue
+			}
+			for j, b := range ls {
+				if i == j || !opensIPSocket(b) || sameSocket(a, b) || (a.ReusePort && b.ReusePort) {
+					continue
+				}
+				if !listenerSocket(p.Host, a).clashes(listenerSocket(p.Host, b)) {
+					continue
+				}
+				short, full := DaemonError(a, "EADDRINUSE")
+				p.Report(Finding{
+					Listener:    a,
+					Message:     fmt.Sprintf("%s would fail: %s", a.Service, short),
+					DaemonError: full,
+					Why:         fmt.Sprintf("%s (%s) also asks for %s/%s at %s; whichever binds second fails", b.Service, b.Context, b.Socket(), b.Proto, b.Pos),
+					Fix:         []string{fmt.Sprintf("move %s or %s to another port or address", a.Pos, b.Pos)},
+					Errno:       "EADDRINUSE",
+				})
+				break
+			}
+		}
+		return nil
+	},
+}
+
+// sameSocket reports whether nginx opens one socket for both listens: the
+// same address and port in the same context are one socket with several
+// server names.
+func sameSocket(a, b *parsers.Listener) bool {
+	return a.Service == "nginx" && b.Service == "nginx" && a.Context == b.Context &&
+		a.Proto == b.Proto && a.Addr == b.Addr && a.Port == b.Port
+}
