@@ -69,6 +69,10 @@ func addressUnavailable(h *host.Facts, l *parsers.Listener) string {
 	if !opensIPSocket(l) || l.Addr.IsUnspecified() || l.Transparent {
 		return ""
 	}
+	// Those fail earlier, with another errno: LBD102 and LBD103.
+	if l.Addr.Is6() && !l.Addr.Is4In6() && (h.NoIPv6 || (l.Addr.IsLinkLocalUnicast() && l.Addr.Zone() == "")) {
+		return ""
+	}
 	local, why := h.IsLocal(l.Addr)
 	if local {
 		return ""

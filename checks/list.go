@@ -6,6 +6,8 @@ func All() []*Check {
 	return []*Check{
 		LBD001,
 		LBD101,
+		LBD102,
+		LBD103,
 		LBD201,
 		LBD202,
 		LBD203,
