@@ -71,4 +71,3 @@ Example that fires while another program listens on 0.0.0.0:8080:
 		return nil
 	},
 }
-
