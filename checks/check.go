@@ -8,9 +8,11 @@ package checks
 import (
 	"fmt"
 	"net/netip"
+	"path"
 	"sort"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
@@ -57,7 +59,9 @@ type Check struct {
 	Title    string // "Listen address is not on this host": no period
 	Doc      string // why it breaks, how to fix, a minimal example
 	Severity Severity
-	Run      func(*Pass) error
+	// Run reports the check's findings. It is nil for LBD003, whose
+	// findings the runner makes once every other check has run.
+	Run func(*Pass) error
 }
 
 // Role says where keepalived's VIPs are assumed to be.
@@ -92,6 +96,30 @@ type Input struct {
 	Services []Service
 	Host     *host.Facts
 	Role     Role
+	// Ignores are the lbdoctor:ignore directives found in the configs.
+	Ignores []directive.Ignore
+	// Suppress silences findings by ID, file and address (.lbdoctor.yaml).
+	Suppress []Suppression
+	// Severity overrides a check's severity by ID.
+	Severity map[string]Severity
+}
+
+// Suppression silences the findings whose ID matches ID (a pattern like
+// "LBD4*") and, when set, whose file matches Path (a glob) and whose
+// address is Address.
+type Suppression struct {
+	ID, Path, Address, Reason string
+}
+
+func (s Suppression) matches(f Finding) bool {
+	if !matchesAny([]string{s.ID}, f.ID) || (s.Address != "" && s.Address != f.Address) {
+		return false
+	}
+	if s.Path == "" {
+		return true
+	}
+	ok, _ := path.Match(s.Path, f.Pos.File)
+	return ok || s.Path == f.Pos.File
 }
 
 // Finding is one problem a check found.

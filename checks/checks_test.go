@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
@@ -34,7 +35,7 @@ func TestList(t *testing.T) {
 		if !regexp.MustCompile(`^LBD\d{3}$`).MatchString(c.ID) {
 			t.Errorf("%s: ID is not LBDnnn", c.ID)
 		}
-		if c.Title == "" || strings.HasSuffix(c.Title, ".") || len(c.Doc) < 200 || c.Run == nil || c.Severity == 0 {
+		if c.Title == "" || strings.HasSuffix(c.Title, ".") || len(c.Doc) < 200 || (c.Run == nil && c != checks.LBD003) || c.Severity == 0 {
 			t.Errorf("%s: needs a title without a period, a doc of substance, a severity and Run", c.ID)
 		}
 		cases, _ := filepath.Glob(filepath.Join("..", "testdata", "checks", c.ID, "*.txtar"))
@@ -47,7 +48,7 @@ func TestList(t *testing.T) {
 			switch {
 			case strings.HasSuffix(f, "_ok.txtar"):
 				silent++
-			case strings.Contains(string(data), `want "`+c.ID):
+			case firesIn(string(data), c.ID):
 				firing++
 			}
 		}
@@ -101,14 +102,15 @@ func runCase(t *testing.T, file string) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		for i, line := range strings.Split(string(f.Data), "\n") {
+		// The daemons never see the want comments: they would read as part
+		// of an lbdoctor:ignore reason.
+		lines := strings.Split(string(f.Data), "\n")
+		for i, line := range lines {
 			m := wantRe.FindStringSubmatch(line)
 			if m == nil {
 				continue
 			}
+			lines[i] = strings.TrimRight(line[:len(line)-len(m[0])], " ")
 			for _, q := range quotedRe.FindAllString(m[1], -1) {
 				s, err := strconv.Unquote(q)
 				if err != nil {
@@ -116,6 +118,9 @@ func runCase(t *testing.T, file string) {
 				}
 				wants = append(wants, &expectation{file: f.Name, line: i + 1, re: regexp.MustCompile(s)})
 			}
+		}
+		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 	in := &checks.Input{Role: checks.RoleCurrent}
@@ -152,6 +157,9 @@ func runCase(t *testing.T, file string) {
 		}
 		in.Services = append(in.Services, checks.Service{Name: "keepalived", Path: p, Config: cfg})
 	}
+	for _, s := range in.Services {
+		in.Ignores = append(in.Ignores, directive.ScanFiles("", s.Config.Files)...)
+	}
 	res, err := checks.Run(in, checks.All())
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +182,16 @@ func runCase(t *testing.T, file string) {
 			t.Errorf("%s:%d: no finding matched want %q", w.file, w.line, w.re)
 		}
 	}
+}
+
+// firesIn reports whether a case wants a finding of check id somewhere.
+func firesIn(data, id string) bool {
+	for _, line := range strings.Split(data, "\n") {
+		if m := wantRe.FindStringSubmatch(line); m != nil && strings.Contains(m[1], `"`+id) {
+			return true
+		}
+	}
+	return false
 }
 
 func exists(p string) bool {

@@ -5,6 +5,8 @@ package checks
 func All() []*Check {
 	return []*Check{
 		LBD001,
+		LBD002,
+		LBD003,
 		LBD101,
 		LBD102,
 		LBD103,

@@ -20,6 +20,8 @@ type Result struct {
 	Input    *Input
 	Services []ServiceResult
 	Findings []Finding // sorted by file, line, ID
+	// Ignored are the findings an lbdoctor:ignore directive silenced.
+	Ignored []Finding
 }
 
 // ServiceResult is one service's verdict.
@@ -71,12 +73,33 @@ func (r *Result) Worst() Severity {
 // that it found something.
 func Run(in *Input, cs []*Check) (*Result, error) {
 	var findings []Finding
+	reportUnused := false
 	for _, c := range cs {
+		if c.Run == nil {
+			reportUnused = reportUnused || c == LBD003
+			continue
+		}
 		p := &Pass{Check: c, Input: in, findings: &findings}
 		if err := c.Run(p); err != nil {
 			return nil, fmt.Errorf("check %s: %w", c.ID, err)
 		}
 	}
+	for i := range findings {
+		if sev, ok := in.Severity[findings[i].ID]; ok {
+			findings[i].Severity = sev
+		}
+	}
+	findings, ignored := applyIgnores(in.Ignores, in.Suppress, findings, reportUnused)
+	sortFindings(findings)
+	sortFindings(ignored)
+	r := &Result{Input: in, Findings: findings, Ignored: ignored}
+	for _, s := range in.Services {
+		r.Services = append(r.Services, serviceResult(s, findings))
+	}
+	return r, nil
+}
+
+func sortFindings(findings []Finding) {
 	sort.SliceStable(findings, func(i, j int) bool {
 		a, b := findings[i], findings[j]
 		if a.Pos != b.Pos {
@@ -90,11 +113,6 @@ func Run(in *Input, cs []*Check) (*Result, error) {
 		}
 		return a.Port < b.Port
 	})
-	r := &Result{Input: in, Findings: findings}
-	for _, s := range in.Services {
-		r.Services = append(r.Services, serviceResult(s, findings))
-	}
-	return r, nil
 }
 
 func serviceResult(s Service, findings []Finding) ServiceResult {

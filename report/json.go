@@ -63,6 +63,7 @@ type jsonSummary struct {
 	Errors   int `json:"errors"`
 	Warnings int `json:"warnings"`
 	Infos    int `json:"infos"`
+	Ignored  int `json:"ignored"`
 }
 
 // JSON writes the result as the contract's lbdoctor/v1 document.
@@ -114,7 +115,7 @@ func JSON(w io.Writer, r *checks.Result) error {
 		})
 	}
 	s := r.Summary()
-	out.Summary = jsonSummary{Errors: s.Errors, Warnings: s.Warnings, Infos: s.Infos}
+	out.Summary = jsonSummary{Errors: s.Errors, Warnings: s.Warnings, Infos: s.Infos, Ignored: len(r.Ignored)}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)

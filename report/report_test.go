@@ -84,6 +84,7 @@ func TestGolden(t *testing.T) {
 		{"json.golden", func(b *bytes.Buffer, r *checks.Result) error { return JSON(b, r) }},
 		{"sarif.golden", func(b *bytes.Buffer, r *checks.Result) error { return SARIF(b, r, "v0.0.0-test") }},
 		{"github.golden", func(b *bytes.Buffer, r *checks.Result) error { return GitHub(b, r) }},
+		{"junit.golden", func(b *bytes.Buffer, r *checks.Result) error { return JUnit(b, r) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer

@@ -13,6 +13,10 @@ import (
 // TextOptions controls the human report.
 type TextOptions struct {
 	Color bool
+	// Quiet prints only failing listeners and the findings.
+	Quiet bool
+	// ShowIgnored also prints the findings that ignores silenced.
+	ShowIgnored bool
 }
 
 // Text writes the human report: each service with one line per listener,
@@ -21,22 +25,33 @@ func Text(w io.Writer, r *checks.Result, opts TextOptions) error {
 	st := newStyles(w, opts.Color)
 	b := &strings.Builder{}
 	h := r.Input.Host
-	fmt.Fprintf(b, "%s  host %s (%s), role %s\n\n", st.heading.Render("lbdoctor check"), clean(h.Hostname), clean(h.Source), r.Input.Role)
-	for _, s := range r.Services {
-		writeService(b, st, s, r.Input)
+	if !opts.Quiet {
+		fmt.Fprintf(b, "%s  host %s (%s), role %s\n\n", st.heading.Render("lbdoctor check"), clean(h.Hostname), clean(h.Source), r.Input.Role)
 	}
-	if len(r.Findings) > 0 {
+	for _, s := range r.Services {
+		writeService(b, st, s, r.Input, opts.Quiet)
+	}
+	if len(r.Findings) > 0 && !opts.Quiet {
 		fmt.Fprintf(b, "%s\n\n", st.heading.Render("Findings"))
 	}
 	for _, f := range r.Findings {
 		writeFinding(b, st, f)
+	}
+	if opts.ShowIgnored && len(r.Ignored) > 0 {
+		fmt.Fprintf(b, "%s\n\n", st.heading.Render("Ignored"))
+		for _, f := range r.Ignored {
+			writeFinding(b, st, f)
+		}
 	}
 	writeSummary(b, st, r)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *checks.Input) {
+func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *checks.Input, quiet bool) {
+	if quiet && s.Status != checks.StatusFail {
+		return
+	}
 	var mark string
 	switch s.Status {
 	case checks.StatusOK:
@@ -49,6 +64,9 @@ func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *che
 	path := s.Path
 	fmt.Fprintf(b, "%s  %s  %s\n", st.command.Render(s.Name), st.path.Render(clean(path)), mark)
 	for _, l := range s.Listeners {
+		if quiet && l.Status == checks.StatusOK {
+			continue
+		}
 		var m string
 		switch l.Status {
 		case checks.StatusFail:
@@ -71,7 +89,7 @@ func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *che
 		}
 		b.WriteString(line + "\n")
 	}
-	if s.Name == "keepalived" {
+	if s.Name == "keepalived" && !quiet {
 		for _, v := range in.VIPs() {
 			if v.Pos.File == "" {
 				continue
@@ -111,6 +129,9 @@ func writeFinding(b *strings.Builder, st styles, f checks.Finding) {
 func writeSummary(b *strings.Builder, st styles, r *checks.Result) {
 	s := r.Summary()
 	counts := fmt.Sprintf("%d %s, %d %s, %d %s", s.Errors, plural(s.Errors, "error"), s.Warnings, plural(s.Warnings, "warning"), s.Infos, plural(s.Infos, "info"))
+	if n := len(r.Ignored); n > 0 {
+		counts += fmt.Sprintf(", %d ignored", n)
+	}
 	switch {
 	case s.Errors > 0:
 		fmt.Fprintf(b, "%s %s; next: %s\n", st.error.Render("✖"), counts, st.command.Render("lbdoctor explain "+firstID(r, checks.Error)))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
@@ -35,7 +36,11 @@ type checkFlags struct {
 	nginx, haproxy, keepalived listFlag
 	root, hostFile             string
 	role, format, failOn       string
+	checks, config             string
 	json, noColor              bool
+	quiet, showIgnored         bool
+	severity                   map[string]checks.Severity
+	suppress                   []checks.Suppression
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
@@ -49,9 +54,13 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fl.StringVar(&f.hostFile, "host", "", "judge against the host described by a snapshot `FILE` instead of the live host")
 	fl.StringVar(&f.role, "role", "current", "where keepalived VIPs are: current, backup, master or both")
 	fl.BoolVar(&f.json, "json", false, "machine output on stdout (same as --format json)")
-	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif or github")
+	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif, github or junit")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain text, no colour")
 	fl.StringVar(&f.failOn, "fail-on", "error", "severity that makes the exit code 1: error, warning or never")
+	fl.StringVar(&f.checks, "checks", "all", "checks to run, staticcheck style: `LIST` like all,-LBD203,LBD4*")
+	fl.StringVar(&f.config, "config", "", "read settings from `FILE` (default: .lbdoctor.yaml in the working directory, if any)")
+	fl.BoolVar(&f.quiet, "quiet", false, "text: print only failing listeners and findings")
+	fl.BoolVar(&f.showIgnored, "show-ignored", false, "text: also print the findings that ignores silenced")
 	fl.Usage = func() {
 		fmt.Fprint(stderr, "Usage: lbdoctor check [flags]\n\nWould nginx and HAProxy bind their listen addresses on this host?\n\nFlags:\n")
 		fl.PrintDefaults()
@@ -64,6 +73,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	if fl.NArg() > 0 {
 		fmt.Fprintf(stderr, "lbdoctor check: unexpected argument %q\n", fl.Arg(0))
+		return exitUsage
+	}
+	set := map[string]bool{}
+	fl.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if err := applyConfig(&f, set); err != nil {
+		fmt.Fprintf(stderr, "lbdoctor check: %v\n", err)
 		return exitUsage
 	}
 	code, err := check(f, stdout, stderr)
@@ -84,9 +99,13 @@ func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
 		format = "json"
 	}
 	switch format {
-	case "text", "json", "sarif", "github":
+	case "text", "json", "sarif", "github", "junit":
 	default:
-		return 0, fmt.Errorf("unknown format %q (want text, json, sarif or github)", format)
+		return 0, fmt.Errorf("unknown format %q (want text, json, sarif, github or junit)", format)
+	}
+	selected, err := checks.Select(checks.All(), f.checks)
+	if err != nil {
+		return 0, fmt.Errorf("--checks: %w", err)
 	}
 	var failOn checks.Severity
 	if f.failOn != "never" {
@@ -113,8 +132,13 @@ func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	in := &checks.Input{Services: services, Host: facts, Role: role}
-	res, err := checks.Run(in, checks.All())
+	in := &checks.Input{Services: services, Host: facts, Role: role, Severity: f.severity, Suppress: f.suppress}
+	for _, s := range services {
+		if s.Config != nil {
+			in.Ignores = append(in.Ignores, directive.ScanFiles(root, s.Config.Files)...)
+		}
+	}
+	res, err := checks.Run(in, selected)
 	if err != nil {
 		return 0, err
 	}
@@ -125,8 +149,10 @@ func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
 		err = report.SARIF(stdout, res, version())
 	case "github":
 		err = report.GitHub(stdout, res)
+	case "junit":
+		err = report.JUnit(stdout, res)
 	default:
-		err = report.Text(stdout, res, report.TextOptions{Color: useColor(f.noColor, stdout)})
+		err = report.Text(stdout, res, report.TextOptions{Color: useColor(f.noColor, stdout), Quiet: f.quiet, ShowIgnored: f.showIgnored})
 	}
 	if err != nil {
 		return 0, fmt.Errorf("write report: %w", err)
@@ -242,4 +268,47 @@ func useColor(noColor bool, w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// applyConfig fills the settings no flag set from .lbdoctor.yaml (or
+// --config).
+func applyConfig(f *checkFlags, set map[string]bool) error {
+	cfg, path, err := loadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	if path == "" {
+		return nil
+	}
+	if !set["nginx"] && !set["haproxy"] && !set["keepalived"] {
+		f.nginx, f.haproxy, f.keepalived = cfg.Nginx, cfg.HAProxy, cfg.Keepalived
+	}
+	str := func(name string, dst *string, v string) {
+		if !set[name] && v != "" {
+			*dst = v
+		}
+	}
+	str("root", &f.root, cfg.Root)
+	str("host", &f.hostFile, cfg.Host)
+	str("role", &f.role, cfg.Role)
+	str("fail-on", &f.failOn, cfg.FailOn)
+	str("checks", &f.checks, cfg.Checks)
+	if !set["json"] {
+		str("format", &f.format, cfg.Format)
+	}
+	f.severity = map[string]checks.Severity{}
+	for id, v := range cfg.Severity {
+		if checks.ByID(id) == nil {
+			return fmt.Errorf("%s: severity: unknown check %q", path, id)
+		}
+		sev, err := checks.ParseSeverity(v)
+		if err != nil {
+			return fmt.Errorf("%s: severity of %s: %w", path, id, err)
+		}
+		f.severity[id] = sev
+	}
+	for _, ig := range cfg.Ignore {
+		f.suppress = append(f.suppress, checks.Suppression{ID: ig.ID, Path: ig.Path, Address: ig.Address, Reason: ig.Reason})
+	}
+	return nil
 }

@@ -1,0 +1,121 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/parsers"
+)
+
+// JUnit XML, as GitLab and Jenkins read test reports: a suite per service,
+// a test case per listener, and a failed case per finding that no listener
+// carries (config errors, ignores).
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Line      int           `xml:"line,attr,omitempty"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *struct{}     `xml:"skipped,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// JUnit writes the result as a JUnit XML test report.
+func JUnit(w io.Writer, r *checks.Result) error {
+	out := junitSuites{Name: "lbdoctor"}
+	for _, s := range r.Services {
+		suite := junitSuite{Name: s.Name}
+		if s.Status == checks.StatusNotFound {
+			suite.Cases = append(suite.Cases, junitCase{Name: "config " + s.Path, Classname: s.Name, Skipped: &struct{}{}})
+			suite.Skipped++
+		}
+		for _, l := range s.Listeners {
+			c := junitCase{Name: l.Socket() + "/" + string(l.Proto), Classname: s.Name, File: l.Pos.File, Line: l.Pos.Line}
+			if f := junitFailureFor(r.Findings, l.Listener); f != nil {
+				c.Failure = f
+				suite.Failures++
+			}
+			suite.Cases = append(suite.Cases, c)
+		}
+		for _, f := range r.Findings {
+			if f.Listener != nil || f.Service != s.Name {
+				continue
+			}
+			suite.Cases = append(suite.Cases, junitCase{
+				Name: f.ID + " " + f.Pos.String(), Classname: s.Name, File: f.Pos.File, Line: f.Pos.Line,
+				Failure: &junitFailure{Message: f.Message, Type: f.ID, Text: findingText(f)},
+			})
+			suite.Failures++
+		}
+		suite.Tests = len(suite.Cases)
+		out.Tests += suite.Tests
+		out.Failures += suite.Failures
+		out.Suites = append(out.Suites, suite)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func junitFailureFor(findings []checks.Finding, l *parsers.Listener) *junitFailure {
+	var msgs, ids []string
+	var text strings.Builder
+	for _, f := range findings {
+		if f.Listener != l {
+			continue
+		}
+		ids = append(ids, f.ID)
+		msgs = append(msgs, f.Message)
+		text.WriteString(findingText(f))
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return &junitFailure{Message: strings.Join(msgs, "; "), Type: strings.Join(ids, ","), Text: text.String()}
+}
+
+func findingText(f checks.Finding) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s: %s\n", f.Pos, f.ID, f.Severity, f.Message)
+	if f.DaemonError != "" {
+		fmt.Fprintf(&b, "%s\n", f.DaemonError)
+	}
+	if f.Why != "" {
+		fmt.Fprintf(&b, "why: %s\n", f.Why)
+	}
+	for _, c := range f.Fix {
+		fmt.Fprintf(&b, "fix: %s\n", c)
+	}
+	return b.String()
+}
