@@ -90,15 +90,13 @@ func addressUnavailable(h *host.Facts, l *parsers.Listener) string {
 
 // nonlocalFix is the fix for EADDRNOTAVAIL: allow non-local binds now and at
 // every boot.
-func nonlocalFix(l *parsers.Listener) []string {
+func nonlocalFix(l *parsers.Listener) ([]string, []FileLine) {
 	name := nonlocalSysctl(l)
 	// One file per family, so applying both fixes keeps both settings.
 	file := "/etc/sysctl.d/60-lbdoctor.conf"
 	if name == host.NonlocalBind6 {
 		file = "/etc/sysctl.d/60-lbdoctor-ipv6.conf"
 	}
-	return []string{
-		"sysctl -w " + name + "=1",
-		"echo '" + name + " = 1' > " + file,
-	}
+	line := name + " = 1"
+	return []string{"sysctl -w " + name + "=1", "echo '" + line + "' > " + file}, []FileLine{{Path: file, Line: line}}
 }

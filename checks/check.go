@@ -135,12 +135,18 @@ type Finding struct {
 	DaemonError string
 	Why         string
 	Fix         []string
+	// Persist holds the lines that, written to their files, fix the
+	// finding for good: what "lbdoctor fix --write" writes.
+	Persist []FileLine
 	// Errno is what bind() would return; empty when the finding is not a
 	// bind failure.
 	Errno string
 	// Listener is the listener the finding is about, if any.
 	Listener *parsers.Listener
 }
+
+// FileLine is a line that belongs in a file.
+type FileLine struct{ Path, Line string }
 
 // Pass is what a check's Run sees: the input and a way to report.
 type Pass struct {

@@ -49,12 +49,14 @@ Example that fires on a host without 10.0.0.100:
 				continue
 			}
 			short, full := DaemonError(l, "EADDRNOTAVAIL")
+			fix, persist := nonlocalFix(l)
 			p.Report(Finding{
 				Listener:    l,
+				Fix:         fix,
+				Persist:     persist,
 				Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
 				DaemonError: full,
 				Why:         why,
-				Fix:         nonlocalFix(l),
 				Errno:       "EADDRNOTAVAIL",
 			})
 		}

@@ -64,9 +64,11 @@ and nginx.conf:
 				continue // binds without the VIP: nonlocal bind or transparent
 			}
 			present, _ := p.Host.IsLocal(l.Addr)
+			fix, persist := nonlocalFix(l)
 			f := Finding{
 				Listener: l,
-				Fix:      nonlocalFix(l),
+				Fix:      fix,
+				Persist:  persist,
 				Errno:    "EADDRNOTAVAIL",
 			}
 			short, full := DaemonError(l, "EADDRNOTAVAIL")

@@ -47,18 +47,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	var f checkFlags
 	fl := flag.NewFlagSet("check", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	fl.Var(&f.nginx, "nginx", "an nginx main config `PATH` (repeatable; default: autodetect)")
-	fl.Var(&f.haproxy, "haproxy", "an haproxy config file or directory `PATH` (repeatable, like haproxy -f)")
-	fl.Var(&f.keepalived, "keepalived", "a keepalived config `PATH`")
-	fl.StringVar(&f.root, "root", "", "read the configuration as if `DIR` were /")
-	fl.StringVar(&f.hostFile, "host", "", "judge against the host described by a snapshot `FILE` instead of the live host")
-	fl.StringVar(&f.role, "role", "current", "where keepalived VIPs are: current, backup, master or both")
+	addConfigFlags(fl, &f)
 	fl.BoolVar(&f.json, "json", false, "machine output on stdout (same as --format json)")
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif, github or junit")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain text, no colour")
 	fl.StringVar(&f.failOn, "fail-on", "error", "severity that makes the exit code 1: error, warning or never")
-	fl.StringVar(&f.checks, "checks", "all", "checks to run, staticcheck style: `LIST` like all,-LBD203,LBD4*")
-	fl.StringVar(&f.config, "config", "", "read settings from `FILE` (default: .lbdoctor.yaml in the working directory, if any)")
 	fl.BoolVar(&f.quiet, "quiet", false, "text: print only failing listeners and findings")
 	fl.BoolVar(&f.showIgnored, "show-ignored", false, "text: also print the findings that ignores silenced")
 	fl.Usage = func() {
@@ -89,11 +82,20 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// addConfigFlags registers the flags that say what to judge, shared by
+// check and fix.
+func addConfigFlags(fl *flag.FlagSet, f *checkFlags) {
+	fl.Var(&f.nginx, "nginx", "an nginx main config `PATH` (repeatable; default: autodetect)")
+	fl.Var(&f.haproxy, "haproxy", "an haproxy config file or directory `PATH` (repeatable, like haproxy -f)")
+	fl.Var(&f.keepalived, "keepalived", "a keepalived config `PATH`")
+	fl.StringVar(&f.root, "root", "", "read the configuration as if `DIR` were /")
+	fl.StringVar(&f.hostFile, "host", "", "judge against the host described by a snapshot `FILE` instead of the live host")
+	fl.StringVar(&f.role, "role", "current", "where keepalived VIPs are: current, backup, master or both")
+	fl.StringVar(&f.checks, "checks", "all", "checks to run, staticcheck style: `LIST` like all,-LBD203,LBD4*")
+	fl.StringVar(&f.config, "config", "", "read settings from `FILE` (default: .lbdoctor.yaml in the working directory, if any)")
+}
+
 func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
-	role, err := checks.ParseRole(f.role)
-	if err != nil {
-		return 0, err
-	}
 	format := f.format
 	if f.json {
 		format = "json"
@@ -103,42 +105,14 @@ func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
 	default:
 		return 0, fmt.Errorf("unknown format %q (want text, json, sarif, github or junit)", format)
 	}
-	selected, err := checks.Select(checks.All(), f.checks)
-	if err != nil {
-		return 0, fmt.Errorf("--checks: %w", err)
-	}
 	var failOn checks.Severity
 	if f.failOn != "never" {
+		var err error
 		if failOn, err = checks.ParseSeverity(f.failOn); err != nil || failOn == checks.Info {
 			return 0, fmt.Errorf("unknown --fail-on %q (want error, warning or never)", f.failOn)
 		}
 	}
-	if f.root != "" {
-		if st, err := os.Stat(f.root); err != nil || !st.IsDir() {
-			return 0, fmt.Errorf("--root %s: not a directory", f.root)
-		}
-	}
-	root := parsers.Root(f.root)
-	services, err := loadServices(f, root)
-	if err != nil {
-		return 0, err
-	}
-	var facts *host.Facts
-	if f.hostFile != "" {
-		facts, err = host.Load(f.hostFile)
-	} else {
-		facts, err = host.Gather()
-	}
-	if err != nil {
-		return 0, err
-	}
-	in := &checks.Input{Services: services, Host: facts, Role: role, Severity: f.severity, Suppress: f.suppress}
-	for _, s := range services {
-		if s.Config != nil {
-			in.Ignores = append(in.Ignores, directive.ScanFiles(root, s.Config.Files)...)
-		}
-	}
-	res, err := checks.Run(in, selected)
+	res, err := evaluate(f)
 	if err != nil {
 		return 0, err
 	}
@@ -161,6 +135,44 @@ func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
 		return exitFindings, nil
 	}
 	return exitOK, nil
+}
+
+// evaluate reads the configs and the host and runs the selected checks.
+func evaluate(f checkFlags) (*checks.Result, error) {
+	role, err := checks.ParseRole(f.role)
+	if err != nil {
+		return nil, err
+	}
+	selected, err := checks.Select(checks.All(), f.checks)
+	if err != nil {
+		return nil, fmt.Errorf("--checks: %w", err)
+	}
+	if f.root != "" {
+		if st, err := os.Stat(f.root); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--root %s: not a directory", f.root)
+		}
+	}
+	root := parsers.Root(f.root)
+	services, err := loadServices(f, root)
+	if err != nil {
+		return nil, err
+	}
+	var facts *host.Facts
+	if f.hostFile != "" {
+		facts, err = host.Load(f.hostFile)
+	} else {
+		facts, err = host.Gather()
+	}
+	if err != nil {
+		return nil, err
+	}
+	in := &checks.Input{Services: services, Host: facts, Role: role, Severity: f.severity, Suppress: f.suppress}
+	for _, s := range services {
+		if s.Config != nil {
+			in.Ignores = append(in.Ignores, directive.ScanFiles(root, s.Config.Files)...)
+		}
+	}
+	return checks.Run(in, selected)
 }
 
 // loadServices finds and parses the configs named by flags, or, when no

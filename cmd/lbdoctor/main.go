@@ -22,6 +22,7 @@ const usage = `lbdoctor: would these load-balancer services bind?
 
 Usage:
   lbdoctor check [flags]          the main job: would these services bind?
+  lbdoctor fix [flags] [--write]  print (or, with --write, write) the files that fix the findings
   lbdoctor explain ID|"LOG LINE"  what a finding ID means, or diagnose a pasted error line
   lbdoctor list                   every check with its ID, severity and title
   lbdoctor snapshot [flags]       write this host's facts as YAML, for checks elsewhere
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "fix":
+		return runFix(args[1:], stdout, stderr)
 	case "explain":
 		return runExplain(args[1:], stdout, stderr)
 	case "list":

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+)
+
+// runFix prints what would fix every finding it can fix; with --write it
+// writes the persistent files, and nothing else: it never runs a command
+// and never changes a running setting.
+func runFix(args []string, stdout, stderr io.Writer) int {
+	var f checkFlags
+	fl := flag.NewFlagSet("fix", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	addConfigFlags(fl, &f)
+	write := fl.Bool("write", false, "write the persistent files shown (below --root when given); runs nothing")
+	fl.Usage = func() {
+		fmt.Fprint(stderr, "Usage: lbdoctor fix [flags]\n\nPrint the commands and files that fix every finding lbdoctor can fix.\nWith --write, write the files (and only the files).\n\nFlags:\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "lbdoctor fix: unexpected argument %q\n", fl.Arg(0))
+		return exitUsage
+	}
+	set := map[string]bool{}
+	fl.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if err := applyConfig(&f, set); err != nil {
+		fmt.Fprintf(stderr, "lbdoctor fix: %v\n", err)
+		return exitUsage
+	}
+	res, err := evaluate(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbdoctor fix: %v\n", err)
+		return exitUsage
+	}
+	files := map[string][]string{}
+	var now, manual []string
+	seen := map[string]bool{}
+	for _, fd := range res.Findings {
+		if len(fd.Persist) == 0 {
+			manual = append(manual, fmt.Sprintf("%s  %s  %s", fd.Pos, fd.ID, fd.Message))
+			continue
+		}
+		for _, c := range fd.Fix {
+			if strings.HasPrefix(c, "sysctl -w ") && !seen[c] {
+				seen[c] = true
+				now = append(now, c)
+			}
+		}
+		for _, p := range fd.Persist {
+			if !contains(files[p.Path], p.Line) {
+				files[p.Path] = append(files[p.Path], p.Line)
+			}
+		}
+	}
+	if len(files) == 0 && len(manual) == 0 {
+		fmt.Fprintln(stdout, "nothing to fix: every service found would start and bind")
+		return exitOK
+	}
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	if len(now) > 0 {
+		fmt.Fprintln(stdout, "# now (lbdoctor never runs these; run them yourself):")
+		for _, c := range now {
+			fmt.Fprintln(stdout, c)
+		}
+		fmt.Fprintln(stdout)
+	}
+	root := parsers.Root(f.root)
+	for _, p := range paths {
+		content := strings.Join(files[p], "\n") + "\n"
+		fmt.Fprintf(stdout, "# at every boot, %s:\n%s\n", root.Path(p), content)
+		if *write {
+			if err := writeFile(root.Path(p), content); err != nil {
+				fmt.Fprintf(stderr, "lbdoctor fix: %v\n", err)
+				return exitUsage
+			}
+			fmt.Fprintf(stdout, "# wrote %s\n\n", root.Path(p))
+		}
+	}
+	if len(manual) > 0 {
+		fmt.Fprintln(stdout, "# these need a change by hand (lbdoctor explain ID tells how):")
+		for _, m := range manual {
+			fmt.Fprintln(stdout, "#   "+m)
+		}
+	}
+	if len(paths) > 0 && !*write {
+		fmt.Fprintln(stdout, "# lbdoctor fix --write writes the files above; it changes nothing else")
+	}
+	return exitOK
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// writeFile writes a sysctl.d file lbdoctor owns, keeping the lines an
+// earlier run wrote there.
+func writeFile(path, content string) error {
+	old, err := os.ReadFile(path)
+	if err == nil {
+		lines := strings.Split(strings.TrimRight(string(old), "\n"), "\n")
+		for _, l := range strings.Split(strings.TrimRight(content, "\n"), "\n") {
+			if !contains(lines, l) {
+				lines = append(lines, l)
+			}
+		}
+		content = strings.Join(lines, "\n") + "\n"
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(content), 0o644)
+}

@@ -1,0 +1,375 @@
+package haproxy
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+)
+
+// sockType is what a statement accepts: "bind" takes stream sockets,
+// "dgram-bind" datagram ones (str2sa_range's PA_O_STREAM / PA_O_DGRAM).
+type sockType int
+
+const (
+	stream sockType = iota
+	dgram
+)
+
+// family is the address family str2sa_range settles on.
+type family int
+
+const (
+	famUnspec family = iota
+	famInet
+	famInet6
+	famUnix
+	famAbstract // abns@: a unix socket in the abstract namespace
+	famFD       // fd@ and sockpair@: an inherited descriptor
+)
+
+// endpoint is one parsed address of a listening statement.
+type endpoint struct {
+	fam    family
+	udp    bool       // the socket is a datagram one (udp@, quic4@, dgram-bind)
+	addr   netip.Addr // for famInet/famInet6 literal addresses and wildcards
+	host   string     // a host name HAProxy would resolve at start-up
+	path   string     // unix socket path, with any unix-bind prefix
+	lo, hi int        // port range
+}
+
+// parseEndpoint is HAProxy 2.6's str2sa_range() (src/tools.c) as str2listener
+// and str2receiver call it: the port is mandatory, ranges are allowed,
+// offsets are not, host names are resolved (which we leave to the caller).
+// raw is one comma-separated element of the address list; pfx is the
+// "unix-bind prefix", or empty. It returns the expanded address and the
+// endpoint, or a message in HAProxy's words.
+func parseEndpoint(raw string, want sockType, pfx string, e *env) (string, endpoint, string) {
+	var ep endpoint
+	str := envExpand(raw, e)
+	if str == "" {
+		return str, ep, fmt.Sprintf("'%s' resolves to an empty address (environment variable missing?)", raw)
+	}
+	s := str
+
+	isDgram := want == dgram // the socket type (ctrl_type)
+	xprtDgram := want == dgram
+	switch {
+	case strings.HasPrefix(s, "stream+"):
+		s = s[7:]
+		isDgram, xprtDgram = false, false
+	case strings.HasPrefix(s, "dgram+"):
+		s = s[6:]
+		isDgram, xprtDgram = true, true
+	}
+
+	type prefix struct {
+		name        string
+		fam         family
+		ctrl, xprt  int // 0 keep, 1 stream, 2 dgram
+		setAbstract bool
+	}
+	prefixes := [...]prefix{
+		{"unix@", famUnix, 0, 0, false},
+		{"uxdg@", famUnix, 2, 2, false},
+		{"uxst@", famUnix, 1, 1, false},
+		{"abns@", famAbstract, 0, 0, true},
+		{"ip@", famUnspec, 0, 0, false},
+		{"ipv4@", famInet, 0, 0, false},
+		{"ipv6@", famInet6, 0, 0, false},
+		{"tcp4@", famInet, 1, 1, false},
+		{"udp4@", famInet, 2, 2, false},
+		{"tcp6@", famInet6, 1, 1, false},
+		{"udp6@", famInet6, 2, 2, false},
+		{"tcp@", famUnspec, 1, 1, false},
+		{"udp@", famUnspec, 2, 2, false},
+		{"quic4@", famInet, 1, 2, false}, // stream transport over datagram sockets
+		{"quic6@", famInet6, 1, 2, false},
+		{"fd@", famFD, 0, 0, false},
+		{"sockpair@", famFD, 0, 0, false},
+	}
+	ep.fam = famUnspec
+	matched := false
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p.name) {
+			s = s[len(p.name):]
+			ep.fam = p.fam
+			if p.ctrl != 0 {
+				isDgram = p.ctrl == 2
+			}
+			if p.xprt != 0 {
+				xprtDgram = p.xprt == 2
+			}
+			matched = true
+			break
+		}
+	}
+	if !matched && strings.HasPrefix(s, "/") {
+		ep.fam = famUnix
+	}
+
+	switch ep.fam {
+	case famFD:
+		// The descriptor is inherited: nothing of ours to bind.
+		if !validFD(s) {
+			return str, ep, fmt.Sprintf("file descriptor '%s' is not a valid integer in '%s'", s, raw)
+		}
+	case famUnix, famAbstract:
+		// sun_path is 108 bytes; HAProxy keeps room for ".<pid>.<bak|tmp>"
+		// next to a file-system socket while it swaps sockets on reload.
+		max := 107
+		if ep.fam == famUnix {
+			max -= len(pfx) + 1 + 5 + 1 + 3
+		}
+		if len(s) > max {
+			return str, ep, fmt.Sprintf("socket path '%s' too long (max %d)", raw, max)
+		}
+		if ep.fam == famUnix {
+			ep.path = pfx + s
+		} else {
+			ep.path = s
+		}
+	default:
+		if msg := parseIPPort(s, raw, &ep); msg != "" {
+			return str, ep, msg
+		}
+	}
+
+	if !isDgram && want != stream {
+		return str, ep, fmt.Sprintf("stream-type address not acceptable in '%s'", raw)
+	}
+	if isDgram && want != dgram {
+		return str, ep, fmt.Sprintf("dgram-type address not acceptable in '%s'", raw)
+	}
+	ep.udp = xprtDgram || isDgram
+	return str, ep, ""
+}
+
+// parseIPPort handles the IPv4/IPv6 branch of str2sa_range: the port is
+// after the last colon unless a closing bracket comes first.
+func parseIPPort(s, raw string, ep *endpoint) string {
+	host, port := s, ""
+	cut := -1
+	for k := len(s) - 1; k >= 0; k-- {
+		if s[k] == ']' || s[k] == ':' {
+			cut = k
+			break
+		}
+	}
+	if cut >= 0 && s[cut] == ':' {
+		host, port = s[:cut], s[cut+1:]
+	} else {
+		return fmt.Sprintf("missing port specification in '%s'", raw)
+	}
+	switch {
+	case port != "" && isDigit(port[0]):
+		p1, p2 := port, port
+		if dash := strings.IndexByte(port, '-'); dash >= 0 {
+			p1, p2 = port[:dash], port[dash+1:]
+		}
+		lo, hi := atoi(p1), atoi(p2)
+		if lo < 1 || lo > 65535 {
+			return fmt.Sprintf("invalid port '%s'", p1)
+		}
+		if hi < 1 || hi > 65535 {
+			return fmt.Sprintf("invalid port '%s'", p2)
+		}
+		if lo > hi {
+			return fmt.Sprintf("invalid port range '%d-%d'", lo, hi)
+		}
+		ep.lo, ep.hi = lo, hi
+	case port != "" && (port[0] == '-' || port[0] == '+'):
+		return fmt.Sprintf("port offset not permitted here in '%s'", raw)
+	case port != "":
+		return fmt.Sprintf("invalid character '%c' in port number '%s' in '%s'", port[0], port, raw)
+	default:
+		return fmt.Sprintf("missing port specification in '%s'", raw)
+	}
+
+	invalid := func() string { return fmt.Sprintf("invalid address: '%s' in '%s'", host, raw) }
+	h := host
+	if strings.HasPrefix(h, "[") {
+		// Brackets around an IPv6 literal; an IPv6 literal fits in 47 bytes.
+		if len(h) < 4 || len(h) >= 48 || h[len(h)-1] != ']' {
+			return invalid()
+		}
+		h = h[1 : len(h)-1]
+	}
+	switch {
+	case h == "::":
+		if ep.fam == famInet {
+			return invalid()
+		}
+		ep.fam, ep.addr = famInet6, netip.IPv6Unspecified()
+		return ""
+	case h == "" || h == "*":
+		// The wildcard of the family, IPv4 unless forced to IPv6.
+		if ep.fam == famInet6 {
+			ep.addr = netip.IPv6Unspecified()
+		} else {
+			ep.fam, ep.addr = famInet, netip.IPv4Unspecified()
+		}
+		return ""
+	}
+	if a, err := netip.ParseAddr(h); err == nil && a.Zone() == "" {
+		// inet_pton() semantics: no zone, dotted quad without leading zeros.
+		if a.Is4() && ep.fam != famInet6 {
+			ep.fam, ep.addr = famInet, a
+			return ""
+		}
+		if a.Is6() && ep.fam != famInet {
+			ep.fam, ep.addr = famInet6, a
+			return ""
+		}
+		// A literal of the wrong family never resolves to the forced one.
+		return invalid()
+	}
+	if !validHostname(h) {
+		return invalid()
+	}
+	ep.host = h
+	return ""
+}
+
+// atoi is C's atoi() as glibc implements it: strtol() then a cast to int,
+// so it reads leading digits and ignores what follows ("80x" is 80).
+func atoi(s string) int {
+	i := 0
+	for i < len(s) && cIsSpace(s[i]) {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	var v int64
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		d := int64(s[i] - '0')
+		if v > (math.MaxInt64-d)/10 {
+			v = math.MaxInt64 // strtol saturates at LONG_MAX
+			for i < len(s) && isDigit(s[i]) {
+				i++
+			}
+			break
+		}
+		v = v*10 + d
+	}
+	if neg {
+		v = -v
+	}
+	return int(int32(v))
+}
+
+// validFD is the strtol() check on fd@ and sockpair@ numbers.
+func validFD(s string) bool {
+	if s == "" {
+		return false
+	}
+	i := 0
+	for i < len(s) && cIsSpace(s[i]) {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	if i == len(s) {
+		return false
+	}
+	zero := true
+	for ; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+		if s[i] != '0' {
+			zero = false
+		}
+	}
+	return !neg || zero
+}
+
+// validHostname is resolv_hostname_validation() (src/resolvers.c): labels
+// of at most 63 letters, digits, '-' or '_', a name of at most 255 bytes.
+func validHostname(s string) bool {
+	if len(s) > 255 {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' {
+			label = 0
+			continue
+		}
+		if !(isAlnum(c) || c == '-' || c == '_') || label >= 63 {
+			return false
+		}
+		label++
+	}
+	return true
+}
+
+// bindOptArgs is how many arguments each HAProxy 2.6 bind option takes
+// (the bind_kws tables of src/*.c), so that an option's value is never
+// mistaken for an option.
+var bindOptArgs = map[string]int{
+	"accept-netscaler-cip": 1, "accept-proxy": 0, "allow-0rtt": 0, "alpn": 1,
+	"backlog": 1, "ca-file": 1, "ca-ignore-err": 1, "ca-sign-file": 1,
+	"ca-sign-pass": 1, "ca-verify-file": 1, "ciphers": 1, "ciphersuites": 1,
+	"crl-file": 1, "crt": 1, "crt-ignore-err": 1, "crt-list": 1, "curves": 1,
+	"defer-accept": 0, "ecdhe": 1, "expose-fd": 1, "force-sslv3": 0,
+	"force-tlsv10": 0, "force-tlsv11": 0, "force-tlsv12": 0, "force-tlsv13": 0,
+	"generate-certificates": 0, "gid": 1, "group": 1, "id": 1, "interface": 1,
+	"level": 1, "maxconn": 1, "mode": 1, "mss": 1, "name": 1, "namespace": 1,
+	"nice": 1, "no-ca-names": 0, "no-sslv3": 0, "no-tls-tickets": 0,
+	"no-tlsv10": 0, "no-tlsv11": 0, "no-tlsv12": 0, "no-tlsv13": 0, "npn": 1,
+	"prefer-client-ciphers": 0, "process": 1, "proto": 1, "quic-force-retry": 0,
+	"severity-output": 1, "shards": 1, "ssl": 0, "ssl-max-ver": 1,
+	"ssl-min-ver": 1, "strict-sni": 0, "tcp-ut": 1, "tfo": 0, "thread": 1,
+	"tls-ticket-keys": 1, "transparent": 0, "uid": 1, "user": 1, "v4v6": 0,
+	"v6only": 0, "verify": 1,
+	// Later versions.
+	"quic-cc-algo": 1, "nbconn": 1, "guid-prefix": 1, "ktls": 1, "idle-ping": 1,
+	"quic-socket": 1, "tcp-md5sig": 1, "cc": 1, "sigalgs": 1, "client-sigalgs": 1,
+	"ssl-passphrase": 1, "ocsp-update": 1, "no-alpn": 0, "no-strict-sni": 0,
+	"default-crt": 1,
+}
+
+// bindOpts is what the options of a bind line change in the socket.
+type bindOpts struct {
+	v6only      parsers.V6Only
+	transparent bool
+}
+
+// parseBindOpts reads the options after the address. Like HAProxy it stops
+// at the first empty word. Unknown options are skipped without an argument:
+// they may belong to a newer HAProxy than the table knows.
+func parseBindOpts(args []string) bindOpts {
+	var o bindOpts
+	v4v6, v6only := false, false
+	for i := 0; i < len(args) && args[i] != ""; i++ {
+		switch args[i] {
+		case "transparent":
+			o.transparent = true
+		case "v4v6":
+			v4v6 = true
+		case "v6only":
+			v6only = true
+		default:
+			i += bindOptArgs[args[i]]
+		}
+	}
+	// HAProxy sets flags for both and v6only wins at bind time, whatever
+	// the order they were written in.
+	switch {
+	case v6only:
+		o.v6only = parsers.V6OnlyOn
+	case v4v6:
+		o.v6only = parsers.V6OnlyOff
+	}
+	return o
+}
