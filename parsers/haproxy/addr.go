@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/haproxytech/config-parser/v5/params"
+
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
@@ -313,54 +315,43 @@ func validHostname(s string) bool {
 	return true
 }
 
-// bindOptArgs is how many arguments each HAProxy 2.6 bind option takes
-// (the bind_kws tables of src/*.c), so that an option's value is never
-// mistaken for an option.
-var bindOptArgs = map[string]int{
-	"accept-netscaler-cip": 1, "accept-proxy": 0, "allow-0rtt": 0, "alpn": 1,
-	"backlog": 1, "ca-file": 1, "ca-ignore-err": 1, "ca-sign-file": 1,
-	"ca-sign-pass": 1, "ca-verify-file": 1, "ciphers": 1, "ciphersuites": 1,
-	"crl-file": 1, "crt": 1, "crt-ignore-err": 1, "crt-list": 1, "curves": 1,
-	"defer-accept": 0, "ecdhe": 1, "expose-fd": 1, "force-sslv3": 0,
-	"force-tlsv10": 0, "force-tlsv11": 0, "force-tlsv12": 0, "force-tlsv13": 0,
-	"generate-certificates": 0, "gid": 1, "group": 1, "id": 1, "interface": 1,
-	"level": 1, "maxconn": 1, "mode": 1, "mss": 1, "name": 1, "namespace": 1,
-	"nice": 1, "no-ca-names": 0, "no-sslv3": 0, "no-tls-tickets": 0,
-	"no-tlsv10": 0, "no-tlsv11": 0, "no-tlsv12": 0, "no-tlsv13": 0, "npn": 1,
-	"prefer-client-ciphers": 0, "process": 1, "proto": 1, "quic-force-retry": 0,
-	"severity-output": 1, "shards": 1, "ssl": 0, "ssl-max-ver": 1,
-	"ssl-min-ver": 1, "strict-sni": 0, "tcp-ut": 1, "tfo": 0, "thread": 1,
-	"tls-ticket-keys": 1, "transparent": 0, "uid": 1, "user": 1, "v4v6": 0,
-	"v6only": 0, "verify": 1,
-	// Later versions.
-	"quic-cc-algo": 1, "nbconn": 1, "guid-prefix": 1, "ktls": 1, "idle-ping": 1,
-	"quic-socket": 1, "tcp-md5sig": 1, "cc": 1, "sigalgs": 1, "client-sigalgs": 1,
-	"ssl-passphrase": 1, "ocsp-update": 1, "no-alpn": 0, "no-strict-sni": 0,
-	"default-crt": 1,
-}
-
 // bindOpts is what the options of a bind line change in the socket.
 type bindOpts struct {
 	v6only      parsers.V6Only
 	transparent bool
 }
 
-// parseBindOpts reads the options after the address. Like HAProxy it stops
-// at the first empty word. Unknown options are skipped without an argument:
-// they may belong to a newer HAProxy than the table knows.
+// parseBindOpts reads the options after the address with config-parser's
+// table of bind options, which knows how many words each takes, so an
+// option's value is never read as an option. Like HAProxy it stops at the
+// first empty word.
 func parseBindOpts(args []string) bindOpts {
 	var o bindOpts
+	for i, a := range args {
+		if a == "" {
+			args = args[:i]
+			break
+		}
+	}
+	if len(args) == 0 {
+		return o
+	}
 	v4v6, v6only := false, false
-	for i := 0; i < len(args) && args[i] != ""; i++ {
-		switch args[i] {
+	// ParseBindOptions fails only for a value-less option given a value,
+	// which HAProxy's own check reports; the words it did read still count.
+	parsed, _ := params.ParseBindOptions(args)
+	for _, opt := range parsed {
+		w, ok := opt.(*params.BindOptionWord)
+		if !ok {
+			continue
+		}
+		switch w.Name {
 		case "transparent":
 			o.transparent = true
 		case "v4v6":
 			v4v6 = true
 		case "v6only":
 			v6only = true
-		default:
-			i += bindOptArgs[args[i]]
 		}
 	}
 	// HAProxy sets flags for both and v6only wins at bind time, whatever

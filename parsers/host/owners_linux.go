@@ -1,0 +1,117 @@
+package host
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// findOwners sets PID and Command of the sockets whose inode some process
+// under proc holds open, by reading the /proc/PID/fd links
+// ("socket:[INODE]"). Processes are visited by ascending PID and their
+// descriptors by ascending number, so of several holders (an nginx master
+// and its workers) the oldest one is named, and the scan stops as soon as
+// every socket has its owner. What /proc does not let us read (other
+// users' processes when not root, processes that exit meanwhile) is
+// skipped: owners are a courtesy, never a reason to fail.
+func findOwners(proc string, socks []Socket) {
+	want := make(map[uint64][]int)
+	for i, s := range socks {
+		if s.Inode != 0 {
+			want[s.Inode] = append(want[s.Inode], i)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	pids := listPIDs(proc)
+	link := make([]byte, 64)
+	for _, pid := range pids {
+		dir := filepath.Join(proc, strconv.Itoa(pid))
+		found := scanFDs(filepath.Join(dir, "fd"), want, link)
+		if len(found) == 0 {
+			continue
+		}
+		comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
+		command := strings.TrimRight(string(comm), "\n")
+		for _, ino := range found {
+			for _, i := range want[ino] {
+				socks[i].PID, socks[i].Command = pid, command
+			}
+			delete(want, ino)
+		}
+		if len(want) == 0 {
+			return
+		}
+	}
+}
+
+// listPIDs returns the process IDs under proc in ascending order.
+func listPIDs(proc string) []int {
+	d, err := os.Open(proc)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	pids := make([]int, 0, len(names))
+	for _, n := range names {
+		if pid, err := strconv.Atoi(n); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+// scanFDs returns the inodes of want that the descriptors in fdDir point
+// to. link is scratch space for readlinkat.
+func scanFDs(fdDir string, want map[uint64][]int, link []byte) []uint64 {
+	d, err := os.Open(fdDir)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	fds := make([]int, 0, len(names))
+	for _, n := range names {
+		if fd, err := strconv.Atoi(n); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	slices.Sort(fds)
+	dirfd := int(d.Fd())
+	var found []uint64
+	for _, fd := range fds {
+		n, err := unix.Readlinkat(dirfd, strconv.Itoa(fd), link)
+		if err != nil {
+			continue
+		}
+		ino, ok := socketInode(link[:n])
+		if !ok {
+			continue
+		}
+		if _, ok := want[ino]; ok && !slices.Contains(found, ino) {
+			found = append(found, ino)
+			if len(found) == len(want) {
+				break
+			}
+		}
+	}
+	return found
+}
+
+// socketInode parses "socket:[12345]".
+func socketInode(l []byte) (uint64, bool) {
+	rest, ok := bytes.CutPrefix(l, []byte("socket:["))
+	if !ok || len(rest) < 2 || rest[len(rest)-1] != ']' {
+		return 0, false
+	}
+	ino, err := strconv.ParseUint(string(rest[:len(rest)-1]), 10, 64)
+	return ino, err == nil
+}
