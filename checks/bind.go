@@ -42,6 +42,9 @@ func DaemonError(l *parsers.Listener, errno string) (short, full string) {
 			sock = fmt.Sprintf("%s:%d", sock, l.Port)
 		}
 		short = fmt.Sprintf("cannot bind socket (%s) for [%s]", e.text, sock)
+		if l.Proto == parsers.Unix {
+			short = fmt.Sprintf("cannot bind UNIX socket (%s) [%s]", e.text, sock)
+		}
 		return short, fmt.Sprintf("[ALERT] : Binding [%s] for %s %s: %s", l.Pos, kind, name, short)
 	}
 	short = fmt.Sprintf("bind() to %s failed (%d: %s)", l.Socket(), e.num, e.text)

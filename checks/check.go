@@ -102,6 +102,9 @@ type Input struct {
 	Suppress []Suppression
 	// Severity overrides a check's severity by ID.
 	Severity map[string]Severity
+	// BootDirs are the directories systemd-tmpfiles creates at boot, with
+	// the line that creates each.
+	BootDirs map[string]parsers.Pos
 }
 
 // Suppression silences the findings whose ID matches ID (a pattern like

@@ -11,6 +11,8 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -160,6 +162,7 @@ func runCase(t *testing.T, file string) {
 	for _, s := range in.Services {
 		in.Ignores = append(in.Ignores, directive.ScanFiles("", s.Config.Files)...)
 	}
+	in.BootDirs = tmpfiles.BootDirs(parsers.Root(dir))
 	res, err := checks.Run(in, checks.All())
 	if err != nil {
 		t.Fatal(err)

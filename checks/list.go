@@ -13,6 +13,7 @@ func All() []*Check {
 		LBD201,
 		LBD202,
 		LBD203,
+		LBD301,
 		LBD401,
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/checks"
@@ -16,6 +18,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
+	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
 	"github.com/lbdoctor/lbdoctor/report"
 )
 
@@ -161,18 +164,58 @@ func evaluate(f checkFlags) (*checks.Result, error) {
 	if f.hostFile != "" {
 		facts, err = host.Load(f.hostFile)
 	} else {
-		facts, err = host.Gather()
+		facts, err = gatherFor(services)
 	}
 	if err != nil {
 		return nil, err
 	}
-	in := &checks.Input{Services: services, Host: facts, Role: role, Severity: f.severity, Suppress: f.suppress}
+	in := &checks.Input{
+		Services: services,
+		Host:     facts,
+		Role:     role,
+		Severity: f.severity,
+		Suppress: f.suppress,
+		BootDirs: tmpfiles.BootDirs(root),
+	}
 	for _, s := range services {
 		if s.Config != nil {
 			in.Ignores = append(in.Ignores, directive.ScanFiles(root, s.Config.Files)...)
 		}
 	}
 	return checks.Run(in, selected)
+}
+
+// gatherFor reads the live host, with the state of the directories the
+// services' unix sockets need.
+func gatherFor(services []checks.Service) (*host.Facts, error) {
+	facts, err := host.Gather()
+	if err != nil {
+		return nil, err
+	}
+	facts.Dirs = host.StatDirs(socketDirs(services))
+	return facts, nil
+}
+
+// socketDirs lists the directories the services' unix sockets go in.
+func socketDirs(services []checks.Service) []string {
+	seen := map[string]bool{}
+	var dirs []string
+	for _, s := range services {
+		if s.Config == nil {
+			continue
+		}
+		for _, l := range s.Config.Listeners {
+			if l.Proto != parsers.Unix || l.Path == "" {
+				continue
+			}
+			if d := filepath.Dir(l.Path); !seen[d] {
+				seen[d] = true
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	sort.Strings(dirs)
+	return dirs
 }
 
 // loadServices finds and parses the configs named by flags, or, when no

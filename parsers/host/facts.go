@@ -4,6 +4,8 @@
 // cannot tell which.
 package host
 
+import "os"
+
 // Facts is everything checks know about a host. Its YAML form is the
 // snapshot format; its JSON form is the contract's "host" object.
 type Facts struct {
@@ -18,6 +20,36 @@ type Facts struct {
 	Routes     []Route           `yaml:"local_routes" json:"-"`
 	Sysctls    map[string]string `yaml:"sysctls" json:"sysctls"`
 	Sockets    []Socket          `yaml:"sockets" json:"-"`
+	// Dirs are the directories of the configs' unix sockets, as they are
+	// now; a directory not listed is unknown.
+	Dirs []Dir `yaml:"dirs,omitempty" json:"-"`
+}
+
+// Dir is the state of a directory a unix socket is created in.
+type Dir struct {
+	Path   string `yaml:"path"`
+	Exists bool   `yaml:"exists"`
+}
+
+// Dir finds what the facts say of directory path.
+func (f *Facts) Dir(path string) (Dir, bool) {
+	for _, d := range f.Dirs {
+		if d.Path == path {
+			return d, true
+		}
+	}
+	return Dir{}, false
+}
+
+// StatDirs records whether each directory exists on this machine now. It
+// only reads.
+func StatDirs(paths []string) []Dir {
+	var out []Dir
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		out = append(out, Dir{Path: p, Exists: err == nil && st.IsDir()})
+	}
+	return out
 }
 
 // Interface is a network link.
