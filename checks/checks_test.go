@@ -12,12 +12,12 @@ import (
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
-	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
+	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
 )
 
 // TestList holds every check to the rules of the list: a unique ID in
