@@ -1,0 +1,122 @@
+package nginx
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+)
+
+// files reads config files below a Root the way nginx would find them and
+// remembers the problems a glob ran into, because crossplane's Glob hook has
+// no way to report them at the include's line.
+type files struct {
+	root parsers.Root
+	// globErrs holds, per absolute pattern, the matches nginx would fail
+	// to read; the walker reports them at every include of the pattern.
+	globErrs map[string][]string
+}
+
+// open is crossplane's Open hook. It refuses anything but a regular file:
+// nginx fails on a directory (pread: EISDIR), and a FIFO or a device would
+// block or never end, which a parser must not do. It reads the whole file
+// at once because crossplane keeps every file it opens open until the
+// parse ends, and a config with thousands of includes would run out of
+// file descriptors.
+func (f *files) open(name string) (io.ReadCloser, error) {
+	if msg := f.check(name); msg != "" {
+		return nil, errors.New(msg)
+	}
+	data, err := f.root.ReadFile(name)
+	if err != nil {
+		return nil, errors.New(sysMsg("open", name, err))
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// check says, in nginx's words, why name cannot be read as a config file,
+// or returns "" when it can.
+func (f *files) check(name string) string {
+	fi, err := f.root.Stat(name)
+	switch {
+	case err != nil:
+		return sysMsg("open", name, err)
+	case fi.IsDir():
+		return sysMsg("pread", name, syscall.EISDIR)
+	case !fi.Mode().IsRegular():
+		return fmt.Sprintf("open() \"%s\" failed: not a regular file", name)
+	}
+	return ""
+}
+
+// glob is crossplane's Glob hook. It follows glob(3) as nginx calls it:
+// sorted, no match is no error, and "*" does not match a leading dot (Go's
+// filepath.Glob would include ".swp" files nginx never reads). Matches that
+// cannot be read are dropped and kept for the walker, because crossplane
+// aborts the whole parse when a queued file fails to open.
+func (f *files) glob(pattern string) ([]string, error) {
+	matches, err := f.root.Glob(pattern)
+	if err != nil {
+		f.globErrs[pattern] = append(f.globErrs[pattern], fmt.Sprintf("glob() \"%s\" failed: %v", pattern, err))
+		return nil, nil
+	}
+	pat := strings.Split(filepath.ToSlash(pattern), "/")
+	var out []string
+	for _, m := range matches {
+		if hidden(pat, strings.Split(filepath.ToSlash(m), "/")) {
+			continue
+		}
+		if msg := f.check(m); msg != "" {
+			f.globErrs[pattern] = append(f.globErrs[pattern], msg)
+			continue
+		}
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// hidden reports whether glob(3) would skip match: a name starting with a
+// dot is matched only by a pattern element that starts with a dot.
+func hidden(pattern, match []string) bool {
+	if len(pattern) != len(match) {
+		return false
+	}
+	for i, m := range match {
+		if strings.HasPrefix(m, ".") && !strings.HasPrefix(pattern[i], ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// sysMsg words a failed system call as nginx logs it:
+// open() "/etc/nginx/x.conf" failed (2: No such file or directory).
+func sysMsg(call, name string, err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Sprintf("%s() \"%s\" failed (%d: %s)", call, name, int(errno), capitalize(errno.Error()))
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("%s() \"%s\" failed (2: No such file or directory)", call, name)
+	}
+	return fmt.Sprintf("%s() \"%s\" failed (%v)", call, name, err)
+}
+
+// capitalize turns Go's errno text into glibc's strerror wording.
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}

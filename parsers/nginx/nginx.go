@@ -1,0 +1,417 @@
+// Package nginx reads an nginx main config and the files it includes and
+// lists the sockets nginx would open: every listen of every server block in
+// http, stream and mail, the implicit *:80 of an http server without listen,
+// and which listens nginx serves from a wildcard socket instead of binding
+// them. It reads only files; it never resolves names through DNS.
+package nginx
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	crossplane "github.com/nginxinc/nginx-go-crossplane"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+)
+
+// Options says where and how to read the configuration.
+type Options struct {
+	Root parsers.Root
+	// NonRoot is true when nginx's master does not run as root: an http server without listen then listens on *:8000 instead of *:80.
+	NonRoot bool
+}
+
+// maxInclusions bounds how many files one parse may walk into. nginx has no
+// such limit, but include graphs can grow exponentially (a file including
+// the next one twice, thirty levels deep) and a parser must not hang.
+const maxInclusions = 100000
+
+// Parse reads the nginx main config at path and its includes. The error is non-nil only when the main file cannot be read (CLI exit 2); config problems go to Config.Errors with file and line.
+//
+// Relative includes resolve against the main config's directory, as nginx
+// does with -c. Listeners of one context (http, stream or mail) that name
+// the same socket share it in nginx: they are listed each, with the same
+// socket and no Via.
+func Parse(path string, opts Options) (*parsers.Config, error) {
+	fi, err := opts.Root.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read nginx config: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("read nginx config %s: not a regular file", path)
+	}
+	f, err := opts.Root.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read nginx config: %w", err)
+	}
+	_ = f.Close()
+
+	fs := &files{root: opts.Root, globErrs: map[string][]string{}}
+	w := &walker{
+		cfg:       &parsers.Config{Service: "nginx", Path: path},
+		files:     fs,
+		hosts:     &hostsFile{root: opts.Root},
+		configDir: filepath.Dir(path),
+		nonRoot:   opts.NonRoot,
+		seen:      map[string]bool{},
+	}
+
+	payload, err := crossplane.Parse(path, crossplaneOptions(fs))
+	var main unit
+	switch {
+	case err == nil:
+		byIndex := make([]unit, len(payload.Config))
+		for i, c := range payload.Config {
+			byIndex[i] = unit{name: c.File, dirs: c.Parsed}
+		}
+		main = byIndex[0]
+		w.resolve = func(d *crossplane.Directive, _ parsers.Pos) []unit {
+			out := make([]unit, 0, len(d.Includes))
+			for _, i := range d.Includes {
+				if i >= 0 && i < len(byIndex) {
+					out = append(out, byIndex[i])
+				}
+			}
+			return out
+		}
+		for _, pe := range payload.Errors {
+			w.addError(payloadErrorPos(pe), payloadErrorMsg(pe.Error))
+		}
+	default:
+		// crossplane refuses configs whose includes form a cycle and
+		// returns nothing. nginx fails on them too (it recurses until it
+		// runs out of file descriptors), but the user deserves the line
+		// of the include and the listeners: read the files one by one and
+		// let the walker cut the cycle.
+		fb := &fallback{files: fs, w: w, units: map[string]*unit{}, main: path}
+		main = *fb.unit(path)
+		w.resolve = fb.resolve
+	}
+
+	w.seen[main.name] = true
+	w.cfg.Files = append(w.cfg.Files, main.name)
+	w.stack = []string{main.name}
+	w.walk(main.dirs, main.name, nil, nil)
+	w.finish()
+	return w.cfg, nil
+}
+
+// crossplaneOptions makes crossplane read through the root, accept any
+// directive it does not know (third-party modules), and lex Lua blocks,
+// whose braces and semicolons would otherwise break the parse.
+func crossplaneOptions(fs *files) *crossplane.ParseOptions {
+	return &crossplane.ParseOptions{
+		Open: fs.open,
+		Glob: fs.glob,
+		// The union of directive tables is the most lenient one: a
+		// directive counts as misused only if no known version or module
+		// accepts it where it stands.
+		DirectiveSources: []crossplane.MatchFunc{
+			crossplane.MatchOss124,
+			crossplane.MatchOss126,
+			crossplane.MatchOssLatest,
+			crossplane.MatchNginxPlusLatest,
+			crossplane.MatchNjsLatest,
+			crossplane.MatchOtelLatest,
+			crossplane.MatchLuaLatest,
+			crossplane.MatchHeadersMoreLatest,
+			crossplane.MatchGeoip2Latest,
+		},
+		LexOptions: crossplane.LexOptions{
+			Lexers: []crossplane.RegisterLexer{(&crossplane.Lua{}).RegisterLexer()},
+		},
+	}
+}
+
+func payloadErrorPos(pe crossplane.PayloadError) parsers.Pos {
+	pos := parsers.Pos{File: pe.File}
+	if pe.Line != nil {
+		pos.Line = *pe.Line
+	}
+	return pos
+}
+
+// payloadErrorMsg is crossplane's message without its " in FILE:LINE" tail,
+// which parsers.Error adds back from Pos.
+func payloadErrorMsg(err error) string {
+	var pe *crossplane.ParseError
+	if errors.As(err, &pe) {
+		return pe.What
+	}
+	if err == nil {
+		return "unknown error"
+	}
+	return err.Error()
+}
+
+// unit is one parsed file.
+type unit struct {
+	name string
+	dirs crossplane.Directives
+}
+
+// fallback reads files one at a time, without crossplane's include
+// handling, for configs crossplane refuses to read as a whole.
+type fallback struct {
+	files *files
+	w     *walker
+	units map[string]*unit
+	main  string
+}
+
+func (fb *fallback) unit(name string) *unit {
+	if u, ok := fb.units[name]; ok {
+		return u
+	}
+	u := &unit{name: name}
+	fb.units[name] = u
+	opts := crossplaneOptions(fb.files)
+	opts.SingleFile = true
+	// An included file is read outside the context it is included in,
+	// so where a directive stands cannot be checked.
+	opts.SkipDirectiveContextCheck = name != fb.main
+	payload, err := crossplane.Parse(name, opts)
+	if err != nil {
+		fb.w.addError(parsers.Pos{File: name}, payloadErrorMsg(err))
+		return u
+	}
+	for _, pe := range payload.Errors {
+		fb.w.addError(payloadErrorPos(pe), payloadErrorMsg(pe.Error))
+	}
+	if len(payload.Config) > 0 {
+		u.dirs = payload.Config[0].Parsed
+	}
+	return u
+}
+
+func (fb *fallback) resolve(d *crossplane.Directive, pos parsers.Pos) []unit {
+	if len(d.Args) != 1 {
+		return nil
+	}
+	pattern := fb.w.pattern(d.Args[0])
+	var names []string
+	if hasMagic(pattern) {
+		names, _ = fb.files.glob(pattern)
+	} else if msg := fb.files.check(pattern); msg != "" {
+		fb.w.addError(pos, msg)
+	} else {
+		names = []string{pattern}
+	}
+	out := make([]unit, 0, len(names))
+	for _, n := range names {
+		out = append(out, *fb.unit(n))
+	}
+	return out
+}
+
+// server is the server block being walked.
+type server struct {
+	id        int
+	ctx       string
+	pos       parsers.Pos
+	hasListen bool
+}
+
+// listen is a listener with what grouping needs to know about it.
+type listen struct {
+	l        parsers.Listener
+	ctx      string
+	server   int
+	opts     listenOpts
+	wildcard bool
+}
+
+// walker goes through the directives in the order nginx reads them,
+// descending into every include where it stands.
+type walker struct {
+	cfg       *parsers.Config
+	files     *files
+	hosts     *hostsFile
+	configDir string
+	nonRoot   bool
+	resolve   func(d *crossplane.Directive, pos parsers.Pos) []unit
+
+	seen       map[string]bool
+	stack      []string
+	inclusions int
+	servers    int
+	listens    []listen
+	errs       map[parsers.Error]bool
+}
+
+func (w *walker) addError(pos parsers.Pos, msg string) {
+	e := parsers.Error{Pos: pos, Msg: msg}
+	if w.errs == nil {
+		w.errs = map[parsers.Error]bool{}
+	}
+	if !w.errs[e] {
+		w.errs[e] = true
+		w.cfg.Errors = append(w.cfg.Errors, e)
+	}
+}
+
+// pattern is an include argument as nginx resolves it: relative to the
+// directory of the main config (nginx's conf prefix under -c).
+func (w *walker) pattern(arg string) string {
+	if filepath.IsAbs(arg) {
+		return arg
+	}
+	return filepath.Join(w.configDir, arg)
+}
+
+// walk visits dirs of file inside the blocks ctx; srv is the server block
+// whose own directives these are, nil elsewhere.
+func (w *walker) walk(dirs crossplane.Directives, file string, ctx []string, srv *server) {
+	for _, d := range dirs {
+		pos := parsers.Pos{File: file, Line: d.Line}
+		switch {
+		case d.IsMapBlockParameter || d.IsComment():
+		case d.Directive == "include":
+			w.include(d, pos, ctx, srv)
+		case d.Directive == "listen" && srv != nil && !d.IsBlock():
+			srv.hasListen = true
+			w.listen(d, pos, srv)
+		case d.IsBlock():
+			inner := append(ctx[:len(ctx):len(ctx)], d.Directive)
+			if d.Directive == "server" && len(ctx) == 1 && isServerContext(ctx[0]) {
+				w.servers++
+				s := &server{id: w.servers, ctx: ctx[0], pos: pos}
+				w.walk(d.Block, file, inner, s)
+				w.endServer(s)
+				continue
+			}
+			w.walk(d.Block, file, inner, nil)
+		}
+	}
+}
+
+func isServerContext(name string) bool {
+	return name == "http" || name == "stream" || name == "mail"
+}
+
+func (w *walker) include(d *crossplane.Directive, pos parsers.Pos, ctx []string, srv *server) {
+	units := w.resolve(d, pos)
+	if len(d.Args) == 1 {
+		for _, msg := range w.files.globErrs[w.pattern(d.Args[0])] {
+			w.addError(pos, msg)
+		}
+	}
+	for _, u := range units {
+		if w.inclusions++; w.inclusions > maxInclusions {
+			w.addError(pos, fmt.Sprintf("more than %d file inclusions, stopped reading", maxInclusions))
+			return
+		}
+		if w.onStack(u.name) {
+			w.addError(pos, fmt.Sprintf(`include cycle: "%s" is already being read`, u.name))
+			continue
+		}
+		if !w.seen[u.name] {
+			w.seen[u.name] = true
+			w.cfg.Files = append(w.cfg.Files, u.name)
+		}
+		w.stack = append(w.stack, u.name)
+		w.walk(u.dirs, u.name, ctx, srv)
+		w.stack = w.stack[:len(w.stack)-1]
+	}
+}
+
+func (w *walker) onStack(name string) bool {
+	for _, s := range w.stack {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *walker) listen(d *crossplane.Directive, pos parsers.Pos, srv *server) {
+	addrs, opts, msg := parseListen(d.Args, srv.ctx, w.hosts.lookup)
+	if msg != "" {
+		w.addError(pos, msg)
+		return
+	}
+	for _, a := range addrs {
+		l := parsers.Listener{
+			Service: "nginx",
+			Pos:     pos,
+			Context: srv.ctx,
+			Raw:     d.Args[0],
+			Proto:   a.proto,
+			Addr:    a.addr,
+			Host:    a.host,
+			Path:    a.path,
+			Port:    a.port,
+		}
+		if opts.udp && l.Proto == parsers.TCP {
+			l.Proto = parsers.UDP
+		}
+		w.listens = append(w.listens, listen{l: l, ctx: srv.ctx, server: srv.id, opts: opts, wildcard: a.wildcard})
+	}
+}
+
+// endServer adds what a server block without listen gets: in http the
+// socket ngx_http_core_merge_srv_conf adds (*:80, or *:8000 when nginx
+// does not run as root); in stream and mail nginx refuses to start.
+func (w *walker) endServer(s *server) {
+	if s.hasListen {
+		return
+	}
+	if s.ctx != "http" {
+		w.addError(s.pos, `no "listen" is defined for server`)
+		return
+	}
+	port := 80
+	if w.nonRoot {
+		port = 8000
+	}
+	w.listens = append(w.listens, listen{
+		l: parsers.Listener{
+			Service: "nginx",
+			Pos:     s.pos,
+			Context: "http",
+			Raw:     fmt.Sprintf("*:%d (default)", port),
+			Proto:   parsers.TCP,
+			Addr:    netip.IPv4Unspecified(),
+			Port:    port,
+		},
+		ctx:      "http",
+		server:   s.id,
+		wildcard: true,
+	})
+}
+
+// finish merges and groups the listens, then sorts the output.
+func (w *walker) finish() {
+	for _, e := range group(w.listens) {
+		w.addError(e.Pos, e.Msg)
+	}
+	w.cfg.Listeners = make([]parsers.Listener, len(w.listens))
+	for i, l := range w.listens {
+		w.cfg.Listeners[i] = l.l
+	}
+	sort.SliceStable(w.cfg.Listeners, func(i, j int) bool {
+		a, b := w.cfg.Listeners[i].Pos, w.cfg.Listeners[j].Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	sort.SliceStable(w.cfg.Errors, func(i, j int) bool {
+		a, b := w.cfg.Errors[i], w.cfg.Errors[j]
+		if a.Pos.File != b.Pos.File {
+			return a.Pos.File < b.Pos.File
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		return a.Msg < b.Msg
+	})
+}
+
+// hasMagic is the test nginx's ngx_conf_include makes to decide between
+// glob() and a plain open().
+func hasMagic(pattern string) bool { return strings.ContainsAny(pattern, "*?[") }
