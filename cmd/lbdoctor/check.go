@@ -46,21 +46,24 @@ type checkFlags struct {
 	suppress                   []checks.Suppression
 }
 
-func runCheck(args []string, stdout, stderr io.Writer) int {
-	var f checkFlags
+// checkFlagSet is check's flags; completion and the man page read it too.
+func checkFlagSet(f *checkFlags) *flag.FlagSet {
 	fl := flag.NewFlagSet("check", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	addConfigFlags(fl, &f)
+	addConfigFlags(fl, f)
 	fl.BoolVar(&f.json, "json", false, "machine output on stdout (same as --format json)")
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif, github or junit")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain text, no colour")
 	fl.StringVar(&f.failOn, "fail-on", "error", "severity that makes the exit code 1: error, warning or never")
 	fl.BoolVar(&f.quiet, "quiet", false, "text: print only failing listeners and findings")
 	fl.BoolVar(&f.showIgnored, "show-ignored", false, "text: also print the findings that ignores silenced")
-	fl.Usage = func() {
-		fmt.Fprint(stderr, "Usage: lbdoctor check [flags]\n\nWould nginx and HAProxy bind their listen addresses on this host?\n\nFlags:\n")
-		fl.PrintDefaults()
-	}
+	return fl
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	var f checkFlags
+	fl := checkFlagSet(&f)
+	fl.SetOutput(stderr)
+	fl.Usage = func() { usageOf(stderr, "check", fl) }
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -85,13 +88,18 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// addConfigFlags registers the flags that say what to judge, shared by
-// check and fix.
-func addConfigFlags(fl *flag.FlagSet, f *checkFlags) {
+// addServiceFlags registers the flags that say which configs to read.
+func addServiceFlags(fl *flag.FlagSet, f *checkFlags) {
 	fl.Var(&f.nginx, "nginx", "an nginx main config `PATH` (repeatable; default: autodetect)")
 	fl.Var(&f.haproxy, "haproxy", "an haproxy config file or directory `PATH` (repeatable, like haproxy -f)")
 	fl.Var(&f.keepalived, "keepalived", "a keepalived config `PATH`")
 	fl.StringVar(&f.root, "root", "", "read the configuration as if `DIR` were /")
+}
+
+// addConfigFlags registers the flags that say what to judge, shared by
+// check and fix.
+func addConfigFlags(fl *flag.FlagSet, f *checkFlags) {
+	addServiceFlags(fl, f)
 	fl.StringVar(&f.hostFile, "host", "", "judge against the host described by a snapshot `FILE` instead of the live host")
 	fl.StringVar(&f.role, "role", "current", "where keepalived VIPs are: current, backup, master or both")
 	fl.StringVar(&f.checks, "checks", "all", "checks to run, staticcheck style: `LIST` like all,-LBD203,LBD4*")

@@ -16,16 +16,19 @@ import (
 // runFix prints what would fix every finding it can fix; with --write it
 // writes the persistent files, and nothing else: it never runs a command
 // and never changes a running setting.
+func fixFlagSet(f *checkFlags, write *bool) *flag.FlagSet {
+	fl := flag.NewFlagSet("fix", flag.ContinueOnError)
+	addConfigFlags(fl, f)
+	fl.BoolVar(write, "write", false, "write the persistent files shown (below --root when given); runs nothing")
+	return fl
+}
+
 func runFix(args []string, stdout, stderr io.Writer) int {
 	var f checkFlags
-	fl := flag.NewFlagSet("fix", flag.ContinueOnError)
+	var write bool
+	fl := fixFlagSet(&f, &write)
 	fl.SetOutput(stderr)
-	addConfigFlags(fl, &f)
-	write := fl.Bool("write", false, "write the persistent files shown (below --root when given); runs nothing")
-	fl.Usage = func() {
-		fmt.Fprint(stderr, "Usage: lbdoctor fix [flags]\n\nPrint the commands and files that fix every finding lbdoctor can fix.\nWith --write, write the files (and only the files).\n\nFlags:\n")
-		fl.PrintDefaults()
-	}
+	fl.Usage = func() { usageOf(stderr, "fix", fl) }
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -87,7 +90,7 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 	for _, p := range paths {
 		content := strings.Join(files[p], "\n") + "\n"
 		fmt.Fprintf(stdout, "# at every boot, %s:\n%s\n", root.Path(p), content)
-		if *write {
+		if write {
 			if err := writeFile(root.Path(p), content); err != nil {
 				fmt.Fprintf(stderr, "lbdoctor fix: %v\n", err)
 				return exitUsage
@@ -101,7 +104,7 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, "#   "+m)
 		}
 	}
-	if len(paths) > 0 && !*write {
+	if len(paths) > 0 && !write {
 		fmt.Fprintln(stdout, "# lbdoctor fix --write writes the files above; it changes nothing else")
 	}
 	return exitOK

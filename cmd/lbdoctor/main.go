@@ -18,23 +18,10 @@ const (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-const usage = `lbdoctor: would these load-balancer services bind?
-
-Usage:
-  lbdoctor check [flags]          the main job: would these services bind?
-  lbdoctor fix [flags] [--write]  print (or, with --write, write) the files that fix the findings
-  lbdoctor explain ID|"LOG LINE"  what a finding ID means, or diagnose a pasted error line
-  lbdoctor list                   every check with its ID, severity and title
-  lbdoctor snapshot [flags]       write this host's facts as YAML, for checks elsewhere
-  lbdoctor version
-
-Run "lbdoctor COMMAND -h" for a command's flags.
-`
-
 // run is the whole CLI; only main calls os.Exit, so tests call run.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		printUsage(stderr)
 		return exitUsage
 	}
 	switch args[0] {
@@ -48,13 +35,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runList(args[1:], stdout, stderr)
 	case "snapshot":
 		return runSnapshot(args[1:], stdout, stderr)
+	case "completion":
+		return runCompletion(args[1:], stdout, stderr)
+	case "man":
+		return runMan(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "lbdoctor", version())
 		return exitOK
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		printUsage(stdout)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "lbdoctor: unknown command %q\n\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "lbdoctor: unknown command %q\n\n", args[0])
+	printUsage(stderr)
 	return exitUsage
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, "lbdoctor: would these load-balancer services bind?\n\nUsage:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  lbdoctor %-30s %s\n", c.name+" "+c.args, firstSentence(c.summary))
+	}
+	fmt.Fprint(w, "\nRun \"lbdoctor COMMAND -h\" for a command's flags.\n")
 }

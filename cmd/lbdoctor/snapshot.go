@@ -1,45 +1,61 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
-func runSnapshot(args []string, stdout, stderr io.Writer) int {
+func snapshotFlagSet(f *checkFlags, out *string) *flag.FlagSet {
 	fl := flag.NewFlagSet("snapshot", flag.ContinueOnError)
+	addServiceFlags(fl, f)
+	fl.StringVar(out, "o", "", "write the snapshot to `FILE` instead of stdout")
+	return fl
+}
+
+func runSnapshot(args []string, stdout, stderr io.Writer) int {
+	var f checkFlags
+	var out string
+	fl := snapshotFlagSet(&f, &out)
 	fl.SetOutput(stderr)
-	out := fl.String("o", "", "write the snapshot to `FILE` instead of stdout")
-	fl.Usage = func() {
-		fmt.Fprint(stderr, "Usage: lbdoctor snapshot [-o FILE]\n\nWrite this host's addresses, local routes, sysctls and listening sockets as YAML,\nfor \"lbdoctor check --host FILE\" elsewhere.\n\nFlags:\n")
-		fl.PrintDefaults()
-	}
+	fl.Usage = func() { usageOf(stderr, "snapshot", fl) }
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	facts, err := host.Gather()
+	// The configs found tell which unix socket directories to record; a
+	// host without any config is still worth a snapshot.
+	services, err := loadServices(f, parsers.Root(f.root))
+	if err != nil && (len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0) {
+		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
+		return exitUsage
+	}
+	facts, err := gatherFor(services)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
 		return exitUsage
 	}
-	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
+	if out == "" {
+		if err := host.Write(stdout, facts); err != nil {
 			fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
 			return exitUsage
 		}
-		defer f.Close()
-		w = f
+		return exitOK
 	}
-	if err := host.Write(w, facts); err != nil {
+	var b bytes.Buffer
+	if err := host.Write(&b, facts); err != nil {
+		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
+		return exitUsage
+	}
+	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
 		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
 		return exitUsage
 	}

@@ -1,0 +1,99 @@
+package parsers
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+)
+
+// MaxSymlinks is the kernel's limit (MAXSYMLINKS) on symlinks followed while
+// resolving one name; a loop hits it instead of hanging.
+const MaxSymlinks = 40
+
+// ErrLoop reports a name whose symlinks never end.
+var ErrLoop = errors.New("too many levels of symbolic links")
+
+// Chase resolves every symlink in the absolute name as if root were "/": an
+// absolute link target restarts at the root, and ".." never climbs above it,
+// so no name can leave the tree. It returns the resolved absolute name as the
+// host sees it. When a component does not exist, it returns the name resolved
+// so far joined with the rest, and an error satisfying
+// errors.Is(err, fs.ErrNotExist); a link to /dev/null thus still reads
+// "/dev/null" in a tree that has no /dev.
+func (root Root) Chase(name string) (string, error) {
+	if !strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("chase %s: not an absolute name", name)
+	}
+	rest := strings.Split(name, "/")
+	cur := "/"
+	links := 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur)
+			continue
+		}
+		next := path.Join(cur, c)
+		fi, err := os.Lstat(root.Path(next))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return path.Join(append([]string{next}, rest...)...), fmt.Errorf("chase %s: %w", name, fs.ErrNotExist)
+			}
+			return next, fmt.Errorf("chase %s: %w", name, err)
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		links++
+		if links > MaxSymlinks {
+			return next, fmt.Errorf("chase %s: %w", name, ErrLoop)
+		}
+		target, err := os.Readlink(root.Path(next))
+		if err != nil {
+			return next, fmt.Errorf("chase %s: %w", name, err)
+		}
+		if strings.HasPrefix(target, "/") {
+			cur = "/"
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return cur, nil
+}
+
+// ReadRegular reads the chased name when it is a regular file. Anything else is
+// refused, so that a FIFO or device named like a config file cannot block the
+// reader or feed it endless data.
+func (root Root) ReadRegular(name string) ([]byte, error) {
+	p := root.Path(name)
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return nil, fmt.Errorf("read %s: is a directory", name)
+		}
+		return nil, fmt.Errorf("read %s: not a regular file", name)
+	}
+	return os.ReadFile(p)
+}
+
+// ShownName is the name to report for a file found as listed that resolves
+// to resolved: listed itself unless its last component is a link, so that a
+// file keeps the directory it was found in, as systemd names it, and a link
+// such as Debian's 99-sysctl.conf names the file it brings in.
+func (root Root) ShownName(listed, resolved string) string {
+	dir, err := root.Chase(path.Dir(listed))
+	if err == nil && path.Join(dir, path.Base(listed)) == resolved {
+		return listed
+	}
+	return resolved
+}
