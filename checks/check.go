@@ -14,6 +14,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
+	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 )
 
 // Severity is how bad a finding is.
@@ -89,6 +90,8 @@ type Service struct {
 	Name   string          // "nginx", "haproxy", "keepalived"
 	Path   string          // the config path as given or autodetected
 	Config *parsers.Config // nil when no config was found
+	// Unit is the daemon's systemd unit, nil when it has none.
+	Unit *systemd.Unit
 }
 
 // Input is everything the checks see.

@@ -17,6 +17,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
+	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
 )
 
@@ -138,19 +139,27 @@ func runCase(t *testing.T, file string) {
 	if in.Host, err = host.Load(hostFile); err != nil {
 		t.Fatal(err)
 	}
-	if p := filepath.Join(dir, "nginx.conf"); exists(p) {
-		cfg, err := nginx.Parse(p, nginx.Options{})
+	unit := func(name string) *systemd.Unit {
+		u, err := systemd.ReadUnit(parsers.Root(dir), name+".service")
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.Services = append(in.Services, checks.Service{Name: "nginx", Path: p, Config: cfg})
+		return u
+	}
+	if p := filepath.Join(dir, "nginx.conf"); exists(p) {
+		u := unit("nginx")
+		cfg, err := nginx.Parse(p, nginx.Options{NonRoot: u != nil && !u.Masked && !u.RunsAsRoot()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Services = append(in.Services, checks.Service{Name: "nginx", Path: p, Config: cfg, Unit: u})
 	}
 	if p := filepath.Join(dir, "haproxy.cfg"); exists(p) {
 		cfg, err := haproxy.Parse([]string{p}, haproxy.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.Services = append(in.Services, checks.Service{Name: "haproxy", Path: p, Config: cfg})
+		in.Services = append(in.Services, checks.Service{Name: "haproxy", Path: p, Config: cfg, Unit: unit("haproxy")})
 	}
 	if p := filepath.Join(dir, "keepalived.conf"); exists(p) {
 		cfg, err := keepalived.Parse(p, keepalived.Options{})

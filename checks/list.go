@@ -14,7 +14,10 @@ func All() []*Check {
 		LBD202,
 		LBD203,
 		LBD301,
+		LBD302,
 		LBD401,
+		LBD402,
+		LBD403,
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
+	"github.com/lbdoctor/lbdoctor/parsers/sysctl"
+	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
 	"github.com/lbdoctor/lbdoctor/report"
 )
@@ -172,10 +174,15 @@ func evaluate(f checkFlags) (*checks.Result, error) {
 	if f.hostFile != "" {
 		facts, err = host.Load(f.hostFile)
 	} else {
-		facts, err = gatherFor(services)
+		facts, err = gatherFor(services, root)
 	}
 	if err != nil {
 		return nil, err
+	}
+	// A rendered tree carries the sysctl.d files that will be on the node;
+	// without one, a snapshot keeps what it recorded on the node itself.
+	if f.root != "" {
+		facts.Persisted = persistedSysctls(root)
 	}
 	in := &checks.Input{
 		Services: services,
@@ -194,14 +201,33 @@ func evaluate(f checkFlags) (*checks.Result, error) {
 }
 
 // gatherFor reads the live host, with the state of the directories the
-// services' unix sockets need.
-func gatherFor(services []checks.Service) (*host.Facts, error) {
+// services' unix sockets need and the sysctls its next boot sets.
+func gatherFor(services []checks.Service, root parsers.Root) (*host.Facts, error) {
 	facts, err := host.Gather()
 	if err != nil {
 		return nil, err
 	}
 	facts.Dirs = host.StatDirs(socketDirs(services))
+	facts.Persisted = persistedSysctls(root)
 	return facts, nil
+}
+
+// persistedSysctls is what systemd-sysctl sets at boot for the sysctls the
+// checks read; a name no file sets is listed with no file.
+func persistedSysctls(root parsers.Root) []host.Persisted {
+	boot, err := sysctl.ReadBoot(root)
+	if err != nil {
+		return nil
+	}
+	out := []host.Persisted{}
+	for _, name := range []string{host.NonlocalBind4, host.NonlocalBind6, host.BindV6Only, host.UnprivilegedPortMin} {
+		p := host.Persisted{Name: name}
+		if s, ok := boot.Get(name); ok {
+			p.Value, p.File, p.Line = s.Value, s.Pos.File, s.Pos.Line
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // socketDirs lists the directories the services' unix sockets go in.
@@ -231,16 +257,20 @@ func socketDirs(services []checks.Service) []string {
 func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
 	explicit := len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0
 	var services []checks.Service
+	// A unit that cannot be read leaves the daemon as its package runs it.
+	nginxUnit, _ := systemd.ReadUnit(root, "nginx.service")
+	haproxyUnit, _ := systemd.ReadUnit(root, "haproxy.service")
+	units := map[string]*systemd.Unit{"nginx": nginxUnit, "haproxy": haproxyUnit}
 	if explicit {
 		for _, p := range f.nginx {
 			if err := mustExist(root, "--nginx", p); err != nil {
 				return nil, err
 			}
-			cfg, err := nginx.Parse(p, nginx.Options{Root: root})
+			cfg, err := nginx.Parse(p, nginx.Options{Root: root, NonRoot: nonRoot(nginxUnit)})
 			if err != nil {
 				return nil, err
 			}
-			services = append(services, checks.Service{Name: "nginx", Path: p, Config: cfg})
+			services = append(services, checks.Service{Name: "nginx", Path: p, Config: cfg, Unit: nginxUnit})
 		}
 		if len(f.haproxy) > 0 {
 			for _, p := range f.haproxy {
@@ -252,7 +282,7 @@ func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
 			if err != nil {
 				return nil, err
 			}
-			services = append(services, checks.Service{Name: "haproxy", Path: strings.Join(f.haproxy, ", "), Config: cfg})
+			services = append(services, checks.Service{Name: "haproxy", Path: strings.Join(f.haproxy, ", "), Config: cfg, Unit: haproxyUnit})
 		}
 		for _, p := range f.keepalived {
 			if err := mustExist(root, "--keepalived", p); err != nil {
@@ -279,7 +309,7 @@ func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
 				return err
 			}
 			found++
-			services = append(services, checks.Service{Name: name, Path: p, Config: cfg})
+			services = append(services, checks.Service{Name: name, Path: p, Config: cfg, Unit: units[name]})
 			return nil
 		}
 		services = append(services, checks.Service{Name: name, Path: paths[0]})
@@ -287,7 +317,7 @@ func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
 	}
 	err := errors.Join(
 		detect("nginx", defaultNginx, func(p string) (*parsers.Config, error) {
-			return nginx.Parse(p, nginx.Options{Root: root})
+			return nginx.Parse(p, nginx.Options{Root: root, NonRoot: nonRoot(nginxUnit)})
 		}),
 		detect("haproxy", defaultHAProxy, func(p string) (*parsers.Config, error) {
 			return haproxy.Parse([]string{p}, haproxy.Options{Root: root, Env: os.LookupEnv})
@@ -303,6 +333,12 @@ func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
 		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
 	}
 	return services, nil
+}
+
+// nonRoot reports whether the unit runs the daemon's master as a user other
+// than root, which changes nginx's default listen port.
+func nonRoot(u *systemd.Unit) bool {
+	return u != nil && !u.Masked && !u.RunsAsRoot()
 }
 
 // mustExist turns a config named on the command line that cannot be read

@@ -38,7 +38,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
 		return exitUsage
 	}
-	facts, err := gatherFor(services)
+	facts, err := gatherFor(services, parsers.Root(f.root))
 	if err != nil {
 		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
 		return exitUsage

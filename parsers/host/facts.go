@@ -20,9 +20,31 @@ type Facts struct {
 	Routes     []Route           `yaml:"local_routes" json:"-"`
 	Sysctls    map[string]string `yaml:"sysctls" json:"sysctls"`
 	Sockets    []Socket          `yaml:"sockets" json:"-"`
+	// Persisted are the sysctls lbdoctor reads as systemd-sysctl would set
+	// them at the next boot; nil when unknown.
+	Persisted []Persisted `yaml:"persisted_sysctls,omitempty" json:"-"`
 	// Dirs are the directories of the configs' unix sockets, as they are
 	// now; a directory not listed is unknown.
 	Dirs []Dir `yaml:"dirs,omitempty" json:"-"`
+}
+
+// Persisted is a sysctl's value at the next boot and the line that sets
+// it; File is empty when no file sets it (the kernel default then holds).
+type Persisted struct {
+	Name  string `yaml:"name"`
+	Value string `yaml:"value"`
+	File  string `yaml:"file,omitempty"`
+	Line  int    `yaml:"line,omitempty"`
+}
+
+// PersistedValue is what the facts say name will be after a reboot.
+func (f *Facts) PersistedValue(name string) (Persisted, bool) {
+	for _, p := range f.Persisted {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Persisted{}, false
 }
 
 // Dir is the state of a directory a unix socket is created in.

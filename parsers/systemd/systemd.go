@@ -196,14 +196,14 @@ func (u *Unit) CanBindPrivileged() bool {
 	if u.bounding&(1<<capNetBindService) == 0 {
 		return false
 	}
-	if u.runsAsRoot() {
+	if u.RunsAsRoot() {
 		return true
 	}
 	return u.ambient&(1<<capNetBindService) != 0
 }
 
-// runsAsRoot reports whether the daemon's user is root.
-func (u *Unit) runsAsRoot() bool {
+// RunsAsRoot reports whether the daemon's user is root.
+func (u *Unit) RunsAsRoot() bool {
 	return !u.DynamicUser && (u.User == "" || u.User == "root" || u.User == "0")
 }
 

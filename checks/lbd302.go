@@ -1,0 +1,74 @@
+package checks
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/parsers/host"
+)
+
+// LBD302 finds ports below net.ipv4.ip_unprivileged_port_start that a
+// daemon running as a non-root user may not bind.
+var LBD302 = &Check{
+	ID:       "LBD302",
+	Name:     "privileged-port",
+	Title:    "Privileged port for a service that runs without root or CAP_NET_BIND_SERVICE",
+	Severity: Error,
+	Doc: `Ports below net.ipv4.ip_unprivileged_port_start (1024 unless changed; it
+governs IPv6 too) can be bound only by root or with the capability
+CAP_NET_BIND_SERVICE. nginx and HAProxy bind as root and drop privileges
+afterwards, but when their systemd unit sets User= to another user and
+grants no capability, bind() fails with EACCES:
+
+    nginx: [emerg] bind() to 0.0.0.0:80 failed (13: Permission denied)
+
+lbdoctor reads the unit as systemd loads it: the unit file and its drop-ins
+(/etc/systemd/system/NAME.service.d/*.conf and the others), User=,
+DynamicUser=, AmbientCapabilities= and CapabilityBoundingSet=.
+
+Fix: grant the capability in a drop-in, then reload systemd:
+
+    mkdir -p /etc/systemd/system/nginx.service.d
+    printf '[Service]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n' > /etc/systemd/system/nginx.service.d/lbdoctor-bind.conf
+    systemctl daemon-reload
+
+or let every user bind from the port on (net.ipv4.ip_unprivileged_port_start=80).`,
+	Run: func(p *Pass) error {
+		start := 1024
+		if v, err := strconv.Atoi(p.Host.Sysctl(host.UnprivilegedPortMin)); err == nil {
+			start = v
+		}
+		for _, s := range p.Services {
+			if s.Config == nil || s.Unit == nil || s.Unit.CanBindPrivileged() {
+				continue
+			}
+			user := s.Unit.User
+			if s.Unit.DynamicUser {
+				user = "a dynamic user"
+			}
+			for i := range s.Config.Listeners {
+				l := &s.Config.Listeners[i]
+				if !opensIPSocket(l) || l.Port == 0 || l.Port >= start {
+					continue
+				}
+				short, full := DaemonError(l, "EACCES")
+				dir := "/etc/systemd/system/" + s.Unit.Name + ".d"
+				p.Report(Finding{
+					Listener:    l,
+					Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
+					DaemonError: full,
+					Why: fmt.Sprintf("%s runs as %s (%s) without CAP_NET_BIND_SERVICE, and port %d is below %s=%d",
+						s.Unit.Name, user, strings.Join(s.Unit.Files, ", "), l.Port, host.UnprivilegedPortMin, start),
+					Fix: []string{
+						"mkdir -p " + dir,
+						fmt.Sprintf(`printf '[Service]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n' > %s/lbdoctor-bind.conf`, dir),
+						"systemctl daemon-reload",
+					},
+					Errno: "EACCES",
+				})
+			}
+		}
+		return nil
+	},
+}
