@@ -141,4 +141,3 @@ or only that file: sysctl -p /etc/sysctl.d/FILE.conf`,
 		return nil
 	},
 }
-

@@ -10,6 +10,8 @@ package directive
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"io"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -28,35 +30,87 @@ type Ignore struct {
 const marker = "lbdoctor:ignore"
 
 // Scan finds the directives in one file's content; name is the file as the
-// service names it.
+// service names it. Lines have no length limit.
 func Scan(name string, data []byte) []Ignore {
+	// Most files hold no directive; saying so costs one search.
+	if !bytes.Contains(data, []byte(marker)) {
+		return nil
+	}
 	var out []Ignore
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		i := strings.Index(text, marker)
-		if i < 0 {
-			continue
+	for n := 1; len(data) > 0; n++ {
+		text := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			text, data = data[:i], data[i+1:]
+		} else {
+			data = nil
 		}
-		before := strings.TrimSpace(text[:i])
-		// The marker must sit in a comment: "#", or keepalived's "!".
-		hash := strings.LastIndexAny(before, "#!")
-		if hash < 0 || strings.TrimSpace(before[hash+1:]) != "" {
-			continue
+		if ig, ok := scanLine(name, n, text); ok {
+			out = append(out, ig)
 		}
-		fields := strings.Fields(text[i+len(marker):])
-		ig := Ignore{Pos: parsers.Pos{File: name, Line: line}, Own: strings.TrimSpace(before[:hash]) == ""}
-		if len(fields) > 0 {
-			ig.IDs = strings.Split(fields[0], ",")
-			ig.Reason = strings.Join(fields[1:], " ")
-		}
-		out = append(out, ig)
 	}
 	return out
 }
+
+// scanLine reads the directive on one line, if it has one.
+func scanLine(name string, n int, raw []byte) (Ignore, bool) {
+	if !bytes.Contains(raw, []byte(marker)) {
+		return Ignore{}, false
+	}
+	text := strings.TrimSuffix(string(raw), "\r")
+	i := strings.Index(text, marker)
+	before := strings.TrimSpace(text[:i])
+	// The marker must sit in a comment: "#", or keepalived's "!".
+	hash := strings.LastIndexAny(before, "#!")
+	if hash < 0 || strings.TrimSpace(before[hash+1:]) != "" {
+		return Ignore{}, false
+	}
+	fields := strings.Fields(text[i+len(marker):])
+	ig := Ignore{Pos: parsers.Pos{File: name, Line: n}, Own: strings.TrimSpace(before[:hash]) == ""}
+	if len(fields) > 0 {
+		ig.IDs = strings.Split(fields[0], ",")
+		ig.Reason = strings.Join(fields[1:], " ")
+	}
+	return ig, true
+}
+
+// scanReader is Scan over a stream: memory grows with the longest line,
+// not with the file, so a huge config is not held twice.
+func scanReader(name string, r io.Reader) ([]Ignore, error) {
+	br := bufio.NewReaderSize(r, readBuf)
+	var out []Ignore
+	var long []byte // a line longer than the buffer, assembled
+	for n := 1; ; {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, chunk...)
+			continue
+		}
+		line := chunk
+		if long != nil {
+			line = append(long, chunk...)
+		}
+		if len(line) > 0 {
+			if ig, ok := scanLine(name, n, bytes.TrimSuffix(line, []byte("\n"))); ok {
+				out = append(out, ig)
+			}
+		}
+		long = nil
+		n++
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+// Files up to smallFile bytes are read whole (one allocation, one search
+// for the marker); larger ones are streamed through a readBuf buffer.
+const (
+	smallFile = 1 << 20
+	readBuf   = 64 << 10
+)
 
 // Covers reports whether the directive applies to a finding at line.
 func (ig Ignore) Covers(line int) bool {
@@ -71,11 +125,33 @@ func (ig Ignore) Covers(line int) bool {
 func ScanFiles(root parsers.Root, files []string) []Ignore {
 	var out []Ignore
 	for _, f := range files {
-		data, err := root.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		out = append(out, Scan(f, data)...)
+		out = append(out, scanFile(root, f)...)
 	}
+	return out
+}
+
+func scanFile(root parsers.Root, name string) []Ignore {
+	fh, err := root.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	if st.Size() <= smallFile {
+		data, err := io.ReadAll(io.LimitReader(fh, smallFile+1))
+		if err != nil {
+			return nil
+		}
+		if len(data) <= smallFile {
+			return Scan(name, data)
+		}
+		// It grew since Stat: scan what was read, then the rest.
+		out, _ := scanReader(name, io.MultiReader(bytes.NewReader(data), fh))
+		return out
+	}
+	out, _ := scanReader(name, fh)
 	return out
 }

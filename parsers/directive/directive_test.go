@@ -1,7 +1,9 @@
 package directive
 
 import (
+	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -32,14 +34,39 @@ func TestScan(t *testing.T) {
 	}
 }
 
+// TestScanLongLines: a directive after a line longer than any buffer is
+// still found, on its line, whether the file is scanned in memory or
+// streamed (a 16 MB line used to end the scan silently).
+func TestScanLongLines(t *testing.T) {
+	long := strings.Repeat("a", 3*readBuf+17)
+	data := []byte("# " + long + "\r\nlisten 80; # lbdoctor:ignore LBD101 after a long line\r\n" + long + " # lbdoctor:ignore LBD2* at the end of a long line")
+	want := []Ignore{
+		{Pos: parsers.Pos{File: "f", Line: 2}, IDs: []string{"LBD101"}, Reason: "after a long line"},
+		{Pos: parsers.Pos{File: "f", Line: 3}, IDs: []string{"LBD2*"}, Reason: "at the end of a long line"},
+	}
+	if got := Scan("f", data); !reflect.DeepEqual(got, want) {
+		t.Errorf("Scan:\n got %+v\nwant %+v", got, want)
+	}
+	got, err := scanReader("f", bytes.NewReader(data))
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("scanReader: %v\n got %+v\nwant %+v", err, got, want)
+	}
+}
+
 func FuzzScan(f *testing.F) {
 	f.Add([]byte("listen 80; # lbdoctor:ignore LBD101 why\n"))
 	f.Add([]byte("#lbdoctor:ignore\n"))
+	f.Add([]byte("\n\r\n# lbdoctor:ignore LBD1* x\r"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, ig := range Scan("f", data) {
+		got := Scan("f", data)
+		for _, ig := range got {
 			if ig.Pos.Line < 1 {
 				t.Fatalf("bad line %d", ig.Pos.Line)
 			}
+		}
+		streamed, err := scanReader("f", bytes.NewReader(data))
+		if err != nil || !reflect.DeepEqual(got, streamed) {
+			t.Fatalf("scanReader differs from Scan (%v):\n got %+v\nwant %+v", err, streamed, got)
 		}
 	})
 }
