@@ -105,6 +105,9 @@ type Input struct {
 	Suppress []Suppression
 	// Severity overrides a check's severity by ID.
 	Severity map[string]Severity
+	// Probes are the errnos of --probe's bind() of each listen address on
+	// port 0 ("" when it bound), by ProbeKey; nil without --probe.
+	Probes map[string]string
 	// BootDirs are the directories systemd-tmpfiles creates at boot, with
 	// the line that creates each.
 	BootDirs map[string]parsers.Pos
@@ -149,6 +152,18 @@ type Finding struct {
 	Errno string
 	// Listener is the listener the finding is about, if any.
 	Listener *parsers.Listener
+}
+
+// ProbeKey names what a probe of l tried: the protocol, the address and
+// whether the daemon asks for IP_TRANSPARENT.
+func ProbeKey(l *parsers.Listener) string {
+	return fmt.Sprintf("%s %s %t", l.Proto, l.Addr, l.Transparent)
+}
+
+// Probed is the errno of the probe of l, when there was one.
+func (in *Input) Probed(l *parsers.Listener) (errno string, ok bool) {
+	errno, ok = in.Probes[ProbeKey(l)]
+	return errno, ok
 }
 
 // FileLine is a line that belongs in a file.

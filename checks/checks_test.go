@@ -172,6 +172,14 @@ func runCase(t *testing.T, file string) {
 		in.Ignores = append(in.Ignores, directive.ScanFiles("", s.Config.Files)...)
 	}
 	in.BootDirs = tmpfiles.BootDirs(parsers.Root(dir))
+	// A "probes" file stands for --probe's answers: "tcp 10.0.0.7 false = EADDRNOTAVAIL".
+	if b, err := os.ReadFile(filepath.Join(dir, "probes")); err == nil {
+		in.Probes = map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			key, errno, _ := strings.Cut(line, "=")
+			in.Probes[strings.TrimSpace(key)] = strings.TrimSpace(errno)
+		}
+	}
 	res, err := checks.Run(in, checks.All())
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,16 @@ Example that fires on a host without 10.0.0.100:
 				continue
 			}
 			why := addressUnavailable(p.Host, l)
+			// With --probe the kernel's own answer decides; LBD104 tells
+			// when it differs from the model.
+			if errno, probed := p.Probed(l); probed {
+				if errno != "EADDRNOTAVAIL" {
+					continue
+				}
+				if why == "" {
+					why = fmt.Sprintf("a probe bind() of %s on this host failed with EADDRNOTAVAIL", l.Address())
+				}
+			}
 			if why == "" {
 				continue
 			}

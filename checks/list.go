@@ -10,6 +10,7 @@ func All() []*Check {
 		LBD101,
 		LBD102,
 		LBD103,
+		LBD104,
 		LBD201,
 		LBD202,
 		LBD203,

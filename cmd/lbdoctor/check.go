@@ -43,7 +43,7 @@ type checkFlags struct {
 	role, format, failOn       string
 	checks, config             string
 	json, noColor              bool
-	quiet, showIgnored         bool
+	quiet, showIgnored, probe  bool
 	severity                   map[string]checks.Severity
 	suppress                   []checks.Suppression
 }
@@ -58,6 +58,7 @@ func checkFlagSet(f *checkFlags) *flag.FlagSet {
 	fl.StringVar(&f.failOn, "fail-on", "error", "severity that makes the exit code 1: error, warning or never")
 	fl.BoolVar(&f.quiet, "quiet", false, "text: print only failing listeners and findings")
 	fl.BoolVar(&f.showIgnored, "show-ignored", false, "text: also print the findings that ignores silenced")
+	fl.BoolVar(&f.probe, "probe", false, "also ask the kernel: bind() each listen address on port 0 and trust its answer")
 	return fl
 }
 
@@ -195,6 +196,14 @@ func evaluate(f checkFlags) (*checks.Result, error) {
 	for _, s := range services {
 		if s.Config != nil {
 			in.Ignores = append(in.Ignores, directive.ScanFiles(root, s.Config.Files)...)
+		}
+	}
+	if f.probe {
+		if f.hostFile != "" {
+			return nil, fmt.Errorf("--probe asks this host's kernel; it cannot judge the --host snapshot %s", f.hostFile)
+		}
+		if in.Probes, err = probe(services); err != nil {
+			return nil, fmt.Errorf("--probe: %w", err)
 		}
 	}
 	return checks.Run(in, selected)

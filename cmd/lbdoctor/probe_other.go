@@ -1,0 +1,13 @@
+//go:build !linux
+
+package main
+
+import (
+	"errors"
+
+	"github.com/lbdoctor/lbdoctor/checks"
+)
+
+func probe([]checks.Service) (map[string]string, error) {
+	return nil, errors.New("--probe needs Linux")
+}
