@@ -19,6 +19,7 @@ func All() []*Check {
 		LBD401,
 		LBD402,
 		LBD403,
+		LBD404,
 	}
 }
 

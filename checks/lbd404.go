@@ -1,0 +1,73 @@
+package checks
+
+import (
+	"fmt"
+	"slices"
+)
+
+// LBD404 finds services that listen on a specific address but may start at
+// boot before the network has configured it.
+var LBD404 = &Check{
+	ID:       "LBD404",
+	Name:     "boot-order",
+	Title:    "Service may start before its listen address exists at boot",
+	Severity: Warning,
+	Doc: `A service listens on a specific address of this host (not a wildcard, not
+loopback, not a keepalived VIP), and its systemd unit does not both want and
+order itself after network-online.target. At boot systemd may then start it
+before the network has configured the address, and bind() fails with
+EADDRNOTAVAIL although the same start by hand a minute later works: the
+classic "nginx failed at boot, restart fixed it".
+
+network-online.target waits for the network to be configured (with
+systemd-networkd-wait-online or NetworkManager-wait-online); After= orders
+the start, Wants= pulls the target in. Debian's own units have both; custom
+units and drop-ins that reset them often lose one.
+
+Non-local binds enabled at boot (net.ipv4.ip_nonlocal_bind = 1 in
+sysctl.d) also avoid the failure, so lbdoctor stays silent then.
+
+Fix: a drop-in, then reload systemd:
+
+    mkdir -p /etc/systemd/system/nginx.service.d
+    printf '[Unit]\nWants=network-online.target\nAfter=network-online.target\n' > /etc/systemd/system/nginx.service.d/lbdoctor-online.conf
+    systemctl daemon-reload`,
+	Run: func(p *Pass) error {
+		for _, s := range p.Services {
+			u := s.Unit
+			if s.Config == nil || u == nil || u.Masked {
+				continue
+			}
+			if slices.Contains(u.After, "network-online.target") &&
+				(slices.Contains(u.Wants, "network-online.target") || slices.Contains(u.Requires, "network-online.target")) {
+				continue
+			}
+			for i := range s.Config.Listeners {
+				l := &s.Config.Listeners[i]
+				if !opensIPSocket(l) || l.Addr.IsUnspecified() || l.Addr.IsLoopback() || l.Transparent {
+					continue
+				}
+				if _, isVIP := p.VIPFor(l.Addr); isVIP {
+					continue
+				}
+				name := nonlocalSysctl(l)
+				if boot, _, known := bootValue(p.Host, name); known && boot == "1" {
+					continue
+				}
+				dir := "/etc/systemd/system/" + u.Name + ".d"
+				p.Report(Finding{
+					Listener: l,
+					Message:  fmt.Sprintf("%s may start at boot before %s exists: %s does not wait for network-online.target", l.Service, l.Address(), u.Name),
+					Why:      fmt.Sprintf("%s has After=%v and Wants=%v; without both naming network-online.target the bind of %s can run before the address is configured, and %s is not 1 at boot", u.Name, u.After, u.Wants, l.Socket(), name),
+					Fix: []string{
+						"mkdir -p " + dir,
+						fmt.Sprintf(`printf '[Unit]\nWants=network-online.target\nAfter=network-online.target\n' > %s/lbdoctor-online.conf`, dir),
+						"systemctl daemon-reload",
+					},
+				})
+				break // once per service: the drop-in fixes every listener
+			}
+		}
+		return nil
+	},
+}
