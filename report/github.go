@@ -9,8 +9,18 @@ import (
 )
 
 // GitHub writes findings as GitHub Actions workflow commands, which the
-// runner turns into annotations on the config lines.
-func GitHub(w io.Writer, r *checks.Result) error {
+// runner turns into annotations on the config lines. With several results
+// (one per --host), each message names its host.
+func GitHub(w io.Writer, rs ...*checks.Result) error {
+	for _, r := range rs {
+		if err := github(w, r, len(rs) > 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func github(w io.Writer, r *checks.Result, label bool) error {
 	for _, f := range r.Findings {
 		level := "error"
 		switch f.Severity {
@@ -19,15 +29,18 @@ func GitHub(w io.Writer, r *checks.Result) error {
 		case checks.Info:
 			level = "notice"
 		}
-		msg := f.Message
+		msg := clean(f.Message) // the runner log renders ANSI escapes
+		if label {
+			msg = "[" + clean(r.Input.Host.Hostname) + "] " + msg
+		}
 		if f.Why != "" {
-			msg += "\n" + f.Why
+			msg += "\n" + clean(f.Why)
 		}
 		for _, c := range f.Fix {
-			msg += "\nfix: " + c
+			msg += "\nfix: " + clean(c)
 		}
 		if _, err := fmt.Fprintf(w, "::%s file=%s,line=%d,title=%s::%s\n", level,
-			ghProperty(f.Pos.File), f.Pos.Line, ghProperty(f.ID+" "+checkTitle(f.ID)), ghData(msg)); err != nil {
+			ghProperty(clean(f.Pos.File)), f.Pos.Line, ghProperty(f.ID+" "+checkTitle(f.ID)), ghData(msg)); err != nil {
 			return err
 		}
 	}

@@ -44,11 +44,37 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// JUnit writes the result as a JUnit XML test report.
-func JUnit(w io.Writer, r *checks.Result) error {
+// JUnit writes the results as a JUnit XML test report; with several
+// results (one per --host) each suite is named HOST/SERVICE.
+func JUnit(w io.Writer, rs ...*checks.Result) error {
 	out := junitSuites{Name: "lbdoctor"}
+	for _, r := range rs {
+		prefix := ""
+		if len(rs) > 1 {
+			prefix = r.Input.Host.Hostname + "/"
+		}
+		out.Suites = append(out.Suites, junitResult(r, prefix)...)
+	}
+	for _, s := range out.Suites {
+		out.Tests += s.Tests
+		out.Failures += s.Failures
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func junitResult(r *checks.Result, prefix string) []junitSuite {
+	var suites []junitSuite
 	for _, s := range r.Services {
-		suite := junitSuite{Name: s.Name}
+		suite := junitSuite{Name: prefix + s.Name}
 		if s.Status == checks.StatusNotFound {
 			suite.Cases = append(suite.Cases, junitCase{Name: "config " + s.Path, Classname: s.Name, Skipped: &struct{}{}})
 			suite.Skipped++
@@ -72,20 +98,9 @@ func JUnit(w io.Writer, r *checks.Result) error {
 			suite.Failures++
 		}
 		suite.Tests = len(suite.Cases)
-		out.Tests += suite.Tests
-		out.Failures += suite.Failures
-		out.Suites = append(out.Suites, suite)
+		suites = append(suites, suite)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return suites
 }
 
 func junitFailureFor(findings []checks.Finding, l *parsers.Listener) *junitFailure {

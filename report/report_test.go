@@ -82,7 +82,7 @@ func TestGolden(t *testing.T) {
 		{"text.golden", func(b *bytes.Buffer, r *checks.Result) error { return Text(b, r, TextOptions{}) }},
 		{"text-color.golden", func(b *bytes.Buffer, r *checks.Result) error { return Text(b, r, TextOptions{Color: true}) }},
 		{"json.golden", func(b *bytes.Buffer, r *checks.Result) error { return JSON(b, r) }},
-		{"sarif.golden", func(b *bytes.Buffer, r *checks.Result) error { return SARIF(b, r, "v0.0.0-test") }},
+		{"sarif.golden", func(b *bytes.Buffer, r *checks.Result) error { return SARIF(b, "v0.0.0-test", r) }},
 		{"github.golden", func(b *bytes.Buffer, r *checks.Result) error { return GitHub(b, r) }},
 		{"junit.golden", func(b *bytes.Buffer, r *checks.Result) error { return JUnit(b, r) }},
 	} {

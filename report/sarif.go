@@ -84,8 +84,9 @@ func sarifLevel(s checks.Severity) string {
 	return "note"
 }
 
-// SARIF writes the result as a SARIF 2.1.0 log for code-scanning tools.
-func SARIF(w io.Writer, r *checks.Result, version string) error {
+// SARIF writes the results as a SARIF 2.1.0 log for code-scanning tools,
+// one run per result (one per --host).
+func SARIF(w io.Writer, version string, rs ...*checks.Result) error {
 	all := checks.All()
 	index := map[string]int{}
 	rules := make([]sarifRule, len(all))
@@ -100,6 +101,23 @@ func SARIF(w io.Writer, r *checks.Result, version string) error {
 			DefaultConfiguration: sarifRuleConfig{sarifLevel(c.Severity)},
 		}
 	}
+	log := sarifLog{
+		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
+		Version: "2.1.0",
+		Runs:    []sarifRun{},
+	}
+	for _, r := range rs {
+		log.Runs = append(log.Runs, sarifRun{
+			Tool:    sarifTool{Driver: sarifDriver{Name: "lbdoctor", InformationURI: "https://github.com/lbdoctor/lbdoctor", Version: version, Rules: rules}},
+			Results: sarifResults(r, index),
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(log)
+}
+
+func sarifResults(r *checks.Result, index map[string]int) []sarifResult {
 	results := []sarifResult{}
 	for _, f := range r.Findings {
 		msg := f.Message
@@ -125,15 +143,5 @@ func SARIF(w io.Writer, r *checks.Result, version string) error {
 			Locations: []sarifLocation{{PhysicalLocation: loc}},
 		})
 	}
-	log := sarifLog{
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
-		Version: "2.1.0",
-		Runs: []sarifRun{{
-			Tool:    sarifTool{Driver: sarifDriver{Name: "lbdoctor", InformationURI: "https://github.com/lbdoctor/lbdoctor", Version: version, Rules: rules}},
-			Results: results,
-		}},
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(log)
+	return results
 }

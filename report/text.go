@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -159,18 +160,33 @@ func plural(n int, word string) string {
 }
 
 // clean keeps text taken from configs from driving the terminal: control
-// characters are printed as Go escapes.
+// characters (C0, DEL, C1) are printed as Go escapes, and so are the bytes
+// of invalid UTF-8 (a raw 0x9b is CSI to an 8-bit terminal) and the
+// bidirectional controls that make a terminal show text in another order
+// than it is written (Trojan Source).
 func clean(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+	if utf8.ValidString(s) && strings.IndexFunc(s, unsafeRune) < 0 {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r < 0x100 && unicode.IsControl(r):
 			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
+		case unsafeRune(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteString(s[i : i+size])
 		}
-		b.WriteRune(r)
+		i += size
 	}
 	return b.String()
+}
+
+// unsafeRune reports runes that must not reach a terminal as they are.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }

@@ -39,7 +39,8 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 type checkFlags struct {
 	nginx, haproxy, keepalived listFlag
-	root, hostFile             string
+	root                       string
+	hosts                      listFlag
 	role, format, failOn       string
 	checks, config             string
 	json, noColor              bool
@@ -103,7 +104,7 @@ func addServiceFlags(fl *flag.FlagSet, f *checkFlags) {
 // check and fix.
 func addConfigFlags(fl *flag.FlagSet, f *checkFlags) {
 	addServiceFlags(fl, f)
-	fl.StringVar(&f.hostFile, "host", "", "judge against the host described by a snapshot `FILE` instead of the live host")
+	fl.Var(&f.hosts, "host", "judge against the host described by a snapshot `FILE` instead of the live host (repeatable: each node of a pair)")
 	fl.StringVar(&f.role, "role", "current", "where keepalived VIPs are: current, backup, master or both")
 	fl.StringVar(&f.checks, "checks", "all", "checks to run, staticcheck style: `LIST` like all,-LBD203,LBD4*")
 	fl.StringVar(&f.config, "config", "", "read settings from `FILE` (default: .lbdoctor.yaml in the working directory, if any)")
@@ -126,33 +127,53 @@ func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
 			return 0, fmt.Errorf("unknown --fail-on %q (want error, warning or never)", f.failOn)
 		}
 	}
-	res, err := evaluate(f)
+	results, err := evaluate(f)
 	if err != nil {
 		return 0, err
 	}
-	switch format {
-	case "json":
-		err = report.JSON(stdout, res)
-	case "sarif":
-		err = report.SARIF(stdout, res, version())
-	case "github":
-		err = report.GitHub(stdout, res)
-	case "junit":
-		err = report.JUnit(stdout, res)
-	default:
-		err = report.Text(stdout, res, report.TextOptions{Color: useColor(f.noColor, stdout), Quiet: f.quiet, ShowIgnored: f.showIgnored})
-	}
-	if err != nil {
+	if err := write(stdout, format, f, results); err != nil {
 		return 0, fmt.Errorf("write report: %w", err)
 	}
-	if failOn != 0 && res.Worst() >= failOn {
-		return exitFindings, nil
+	for _, res := range results {
+		if failOn != 0 && res.Worst() >= failOn {
+			return exitFindings, nil
+		}
 	}
 	return exitOK, nil
 }
 
-// evaluate reads the configs and the host and runs the selected checks.
-func evaluate(f checkFlags) (*checks.Result, error) {
+// write prints the results in format. Text and JSON print one report per
+// host, the JSON ones as a stream of lbdoctor/v1 documents; the other
+// formats merge them into one document.
+func write(w io.Writer, format string, f checkFlags, results []*checks.Result) error {
+	switch format {
+	case "sarif":
+		return report.SARIF(w, version(), results...)
+	case "github":
+		return report.GitHub(w, results...)
+	case "junit":
+		return report.JUnit(w, results...)
+	}
+	for i, res := range results {
+		var err error
+		if format == "json" {
+			err = report.JSON(w, res)
+		} else {
+			if i > 0 {
+				fmt.Fprintln(w)
+			}
+			err = report.Text(w, res, report.TextOptions{Color: useColor(f.noColor, w), Quiet: f.quiet, ShowIgnored: f.showIgnored})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// evaluate reads the configs and runs the selected checks against each
+// host: the snapshots given, or the live host.
+func evaluate(f checkFlags) ([]*checks.Result, error) {
 	role, err := checks.ParseRole(f.role)
 	if err != nil {
 		return nil, err
@@ -171,42 +192,63 @@ func evaluate(f checkFlags) (*checks.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var facts *host.Facts
-	if f.hostFile != "" {
-		facts, err = host.Load(f.hostFile)
-	} else {
-		facts, err = gatherFor(services, root)
-	}
-	if err != nil {
-		return nil, err
-	}
-	// A rendered tree carries the sysctl.d files that will be on the node;
-	// without one, a snapshot keeps what it recorded on the node itself.
-	if f.root != "" {
-		facts.Persisted = persistedSysctls(root)
-	}
-	in := &checks.Input{
-		Services: services,
-		Host:     facts,
-		Role:     role,
-		Severity: f.severity,
-		Suppress: f.suppress,
-		BootDirs: tmpfiles.BootDirs(root),
-	}
+	var ignores []directive.Ignore
 	for _, s := range services {
 		if s.Config != nil {
-			in.Ignores = append(in.Ignores, directive.ScanFiles(root, s.Config.Files)...)
+			ignores = append(ignores, directive.ScanFiles(root, s.Config.Files)...)
 		}
 	}
+	var probes map[string]string
 	if f.probe {
-		if f.hostFile != "" {
-			return nil, fmt.Errorf("--probe asks this host's kernel; it cannot judge the --host snapshot %s", f.hostFile)
+		if len(f.hosts) > 0 {
+			return nil, fmt.Errorf("--probe asks this host's kernel; it cannot judge the --host snapshot %s", f.hosts[0])
 		}
-		if in.Probes, err = probe(services); err != nil {
+		if probes, err = probe(services); err != nil {
 			return nil, fmt.Errorf("--probe: %w", err)
 		}
 	}
-	return checks.Run(in, selected)
+	var hosts []*host.Facts
+	for _, file := range f.hosts {
+		facts, err := host.Load(file)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, facts)
+	}
+	if len(hosts) == 0 {
+		facts, err := gatherFor(services, root)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, facts)
+	}
+	// A rendered tree carries the sysctl.d files that will be on the node;
+	// without one, a snapshot keeps what it recorded there.
+	if f.root != "" {
+		persisted := persistedSysctls(root)
+		for _, facts := range hosts {
+			facts.Persisted = persisted
+		}
+	}
+	bootDirs := tmpfiles.BootDirs(root)
+	var results []*checks.Result
+	for _, facts := range hosts {
+		res, err := checks.Run(&checks.Input{
+			Services: services,
+			Host:     facts,
+			Role:     role,
+			Severity: f.severity,
+			Suppress: f.suppress,
+			BootDirs: bootDirs,
+			Ignores:  ignores,
+			Probes:   probes,
+		}, selected)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
 }
 
 // gatherFor reads the live host, with the state of the directories the
@@ -397,7 +439,12 @@ func applyConfig(f *checkFlags, set map[string]bool) error {
 		}
 	}
 	str("root", &f.root, cfg.Root)
-	str("host", &f.hostFile, cfg.Host)
+	if !set["host"] {
+		if cfg.Host != "" {
+			f.hosts = append(f.hosts, cfg.Host)
+		}
+		f.hosts = append(f.hosts, cfg.Hosts...)
+	}
 	str("role", &f.role, cfg.Role)
 	str("fail-on", &f.failOn, cfg.FailOn)
 	str("checks", &f.checks, cfg.Checks)

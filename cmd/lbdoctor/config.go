@@ -18,6 +18,7 @@ type fileConfig struct {
 	Keepalived []string          `yaml:"keepalived"`
 	Root       string            `yaml:"root"`
 	Host       string            `yaml:"host"`
+	Hosts      []string          `yaml:"hosts"`
 	Role       string            `yaml:"role"`
 	FailOn     string            `yaml:"fail-on"`
 	Format     string            `yaml:"format"`

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
@@ -45,15 +46,19 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lbdoctor fix: %v\n", err)
 		return exitUsage
 	}
-	res, err := evaluate(f)
+	results, err := evaluate(f)
 	if err != nil {
 		fmt.Fprintf(stderr, "lbdoctor fix: %v\n", err)
 		return exitUsage
 	}
+	var findings []checks.Finding
+	for _, res := range results {
+		findings = append(findings, res.Findings...)
+	}
 	files := map[string][]string{}
 	var now, manual []string
 	seen := map[string]bool{}
-	for _, fd := range res.Findings {
+	for _, fd := range findings {
 		if len(fd.Persist) == 0 {
 			manual = append(manual, fmt.Sprintf("%s  %s  %s", fd.Pos, fd.ID, fd.Message))
 			continue
