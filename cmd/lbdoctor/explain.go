@@ -24,12 +24,15 @@ func runList(args []string, stdout, stderr io.Writer) int {
 }
 
 // The daemon error lines explain recognises. nginx prints
-// "bind() to ADDR:PORT failed (ERRNO: TEXT)"; HAProxy prints
-// "cannot bind socket (TEXT) for [ADDR:PORT]" (older ones "cannot bind
-// socket [ADDR:PORT]", with the text elsewhere).
+// "bind() to ADDR:PORT failed (ERRNO: TEXT)" (or "socket() ADDR:PORT failed"
+// when the family is missing); HAProxy prints "cannot bind socket (TEXT) for
+// [ADDR:PORT]", "cannot bind UNIX socket (TEXT) [PATH]", and before 2.x
+// "cannot bind socket [ADDR:PORT]" without the reason; keepalived prints
+// "bind unicast_src ADDR failed ERRNO - TEXT".
 var (
-	nginxBind   = regexp.MustCompile(`bind\(\) to (\S+) failed \((\d+): ([^)]*)\)`)
-	haproxyBind = regexp.MustCompile(`cannot bind socket(?: \(([^)]*)\))?(?: for)? \[([^\]]+)\]`)
+	nginxBind      = regexp.MustCompile(`(?:bind\(\) to|socket\(\)) (\S+) failed \((\d+): ([^)]*)\)`)
+	haproxyBind    = regexp.MustCompile(`cannot bind (?:UNIX )?socket(?: \(([^)]*)\))?(?: for)? \[([^\]]+)\]`)
+	keepalivedBind = regexp.MustCompile(`bind unicast_src (\S+) failed (\d+) - (.*)$`)
 )
 
 // errnoChecks maps the text or number the daemons print to the check that
@@ -40,8 +43,10 @@ var errnoChecks = []struct {
 	{"EADDRNOTAVAIL", "99", "Cannot assign requested address", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off"},
 	{"EADDRNOTAVAIL", "99", "Address not available", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off"},
 	{"EADDRINUSE", "98", "Address already in use", "LBD201", "another socket already holds this port on an overlapping address"},
-	{"EACCES", "13", "Permission denied", "", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or a unix socket's directory is not writable"},
-	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "", "an IPv6 listen on a host whose kernel has no IPv6"},
+	{"EACCES", "13", "Permission denied", "LBD302", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or a unix socket's directory is not writable"},
+	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "LBD102", "an IPv6 listen on a host whose kernel has no IPv6"},
+	{"EINVAL", "22", "Invalid argument", "LBD103", "an IPv6 link-local address needs an interface to scope it"},
+	{"ENOENT", "2", "No such file or directory", "LBD301", "the directory of a unix socket does not exist"},
 }
 
 func runExplain(args []string, stdout, stderr io.Writer) int {
@@ -59,6 +64,8 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		addr, num, text = m[1], m[2], m[3]
 	} else if m := haproxyBind.FindStringSubmatch(arg); m != nil {
 		addr, text = m[2], m[1]
+	} else if m := keepalivedBind.FindStringSubmatch(arg); m != nil {
+		addr, num, text = m[1], m[2], strings.TrimSpace(m[3])
 	} else {
 		fmt.Fprintf(stderr, "lbdoctor explain: %q is neither a check ID (see lbdoctor list) nor a daemon bind error line lbdoctor knows\n", arg)
 		return exitUsage
@@ -72,6 +79,12 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 			}
 			return exitOK
 		}
+	}
+	if num == "" && text == "" {
+		// HAProxy before 2.x did not say why: the two usual causes.
+		fmt.Fprintf(stdout, "bind() of %s failed and this HAProxy does not say why; it is almost always EADDRNOTAVAIL (the address is not on this host: lbdoctor explain LBD101) or EADDRINUSE (the port is taken: lbdoctor explain LBD201).\n", addr)
+		diagnoseLive(stdout, addr, "EADDRNOTAVAIL")
+		return exitOK
 	}
 	fmt.Fprintf(stdout, "bind() of %s failed (%s %s); lbdoctor has no explanation for this error yet.\n", addr, num, text)
 	return exitOK
