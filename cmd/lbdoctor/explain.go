@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
@@ -93,13 +94,13 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 // diagnoseLive checks the address of a pasted line against the live host,
 // when it can be read.
 func diagnoseLive(w io.Writer, sock, errno string) {
-	if errno != "EADDRNOTAVAIL" {
+	if errno != "EADDRNOTAVAIL" && errno != "EADDRINUSE" {
 		return
 	}
-	hostPart := sock
+	hostPart, port := sock, 0
 	if i := strings.LastIndex(sock, ":"); i > 0 {
-		if _, err := strconv.Atoi(sock[i+1:]); err == nil {
-			hostPart = sock[:i]
+		if p, err := strconv.Atoi(sock[i+1:]); err == nil {
+			hostPart, port = sock[:i], p
 		}
 	}
 	a, err := netip.ParseAddr(strings.Trim(hostPart, "[]"))
@@ -110,13 +111,29 @@ func diagnoseLive(w io.Writer, sock, errno string) {
 	if err != nil {
 		return
 	}
-	if ok, why := facts.IsLocal(a); ok {
-		fmt.Fprintf(w, "On this host %s is local now, so the bind would succeed here now.\n", a)
-	} else {
-		name := host.NonlocalBind4
-		if a.Is6() {
-			name = host.NonlocalBind6
-		}
+	local, why := facts.IsLocal(a)
+	name := host.NonlocalBind4
+	if a.Is6() && !a.Is4In6() {
+		name = host.NonlocalBind6
+	}
+	switch {
+	case local:
+		fmt.Fprintf(w, "On this host %s is local now.\n", a)
+	case facts.Sysctl(name) == "1":
+		fmt.Fprintf(w, "On this host now: %s, but %s is 1, so the address binds here.\n", why, name)
+	default:
 		fmt.Fprintf(w, "On this host now: %s, and %s is %s.\n", why, name, facts.Sysctl(name))
+	}
+	if port == 0 {
+		return
+	}
+	for _, proto := range []string{"tcp", "udp"} {
+		for _, s := range facts.Listeners(proto, port) {
+			owner := "an unknown process"
+			if s.PID != 0 {
+				owner = fmt.Sprintf("%s (pid %d)", s.Command, s.PID)
+			}
+			fmt.Fprintf(w, "On this host now %s listens on %s/%s.\n", owner, parsers.JoinHostPort(s.Address, s.Port), proto)
+		}
 	}
 }
