@@ -78,6 +78,36 @@ type Listener struct {
 	// Via is set when this listen opens no socket of its own because the
 	// daemon serves it from another one, e.g. "0.0.0.0:80".
 	Via string
+	// Interface is the network device the socket is tied to with
+	// SO_BINDTODEVICE (HAProxy's "interface"), or empty.
+	Interface string
+	// Namespace is the network namespace the daemon opens the socket in
+	// (HAProxy's "namespace"), or empty for its own. Host facts describe
+	// one namespace only, so a listener in another cannot be judged.
+	Namespace string
+	// UnixMode, UnixUser and UnixGroup are the permissions and owner the
+	// daemon gives a unix socket file, as the config writes them (UnixUser
+	// and UnixGroup are names, or "uid N" / "gid N"); zero and empty leave
+	// them to the umask and the daemon's own user.
+	UnixMode  os.FileMode
+	UnixUser  string
+	UnixGroup string
+	// Uncheckable says why no check can judge this listener, e.g. "abstract
+	// unix socket" or "inherited file descriptor 3": it opens no address
+	// of this host's network stack or file system. Empty for ordinary
+	// listeners.
+	Uncheckable string
+	// Conditional names the configuration condition lbdoctor could not
+	// decide and on which this listener depends, e.g. ".if
+	// version_atleast(2.8) at /etc/haproxy/haproxy.cfg:12". The daemon
+	// takes exactly one branch of such a block; lbdoctor reports the
+	// listeners of every branch it could take, each marked. Empty when the
+	// listener is certain.
+	Conditional string
+	// EmptyVars names the environment variables that expanded to nothing
+	// in the address, in order of appearance: "bind ${VIP}:80" with VIP
+	// unset listens on every IPv4 address.
+	EmptyVars []string
 }
 
 // Address is the listener's address as the JSON contract spells it: the
@@ -117,6 +147,35 @@ type VIP struct {
 	Label    string
 	Scope    string
 	Excluded bool // from virtual_ipaddress_excluded
+	// NoDAD is true when the line says "-nodad". Despite the word, that
+	// turns Duplicate Address Detection ON: keepalived adds IPv6 addresses
+	// with IFA_F_NODAD unless "-nodad" is given, so with it the address
+	// stays tentative (and cannot be bound) until DAD completes. It means
+	// nothing for IPv4.
+	NoDAD bool
+	// NoTrack is true for "no_track": the instance does not go to FAULT
+	// when the address's interface goes down.
+	NoTrack bool
+	// Broadcast is the "brd" argument as written ("+", "-" or an address),
+	// or empty.
+	Broadcast string
+	// Conditional names the keepalived conditional line (@id or @^id) this
+	// address depends on when the config id was not given, e.g. "@lb1 at
+	// /etc/keepalived/keepalived.conf:12"; empty when the address is
+	// certain.
+	Conditional string
+}
+
+// VRRPAddr is an address keepalived uses for VRRP traffic: a unicast or
+// multicast source, or a unicast peer.
+type VRRPAddr struct {
+	Pos  Pos
+	Addr netip.Addr
+	// Raw is the word as written; keepalived ignores a "/MASK" or "-RANGE"
+	// after the address.
+	Raw string
+	// Conditional is as for VIP.Conditional.
+	Conditional string
 }
 
 // VRRPInstance is a keepalived vrrp_instance block.
@@ -127,6 +186,60 @@ type VRRPInstance struct {
 	Interface string
 	Priority  int
 	VIPs      []VIP
+	// VirtualRouterID is virtual_router_id (1-255), 0 when not set, which
+	// keepalived refuses.
+	VirtualRouterID int
+	// UnicastSrcIP and McastSrcIP are the source addresses keepalived binds
+	// its VRRP socket to; the zero VRRPAddr (invalid Addr) when not set.
+	// keepalived keeps one source address per instance, the last of the two
+	// keywords given; when it is not an address of this host the instance
+	// goes to FAULT ("entering FAULT state (src address not configured)").
+	UnicastSrcIP VRRPAddr
+	McastSrcIP   VRRPAddr
+	// UnicastPeers are the unicast_peer addresses, in order; an instance
+	// with peers sends adverts by unicast instead of multicast.
+	UnicastPeers []VRRPAddr
+	// Conditional is as for VIP.Conditional, for the vrrp_instance line.
+	Conditional string
+}
+
+// SyncGroup is a keepalived vrrp_sync_group: instances that change state
+// together (one FAULT puts all of them in FAULT).
+type SyncGroup struct {
+	Pos       Pos
+	Name      string
+	Instances []string // as the group block lists them
+	// Conditional is as for VIP.Conditional.
+	Conditional string
+}
+
+// VirtualServer is a keepalived (LVS/IPVS) virtual_server, or one entry of
+// a virtual_server_group. IPVS opens no socket: packets to the address and
+// port are intercepted in the kernel, so a local listener on the same
+// address and port never sees them.
+type VirtualServer struct {
+	Pos Pos
+	Raw string // the address as written: "10.0.0.1", "10.0.0.1-10", "fwmark 5", "group web"
+	// Addr and Last are the first and last address of the range (equal
+	// for a single address); invalid for fwmark and group references.
+	Addr netip.Addr
+	Last netip.Addr
+	Port int // 0: every port
+	// Proto is the virtual_server's "protocol": tcp, udp or Proto("sctp").
+	// Empty when not given: keepalived then uses udp and says "no protocol
+	// set - defaulting to UDP". Always empty for virtual_server_group
+	// entries, which take the protocol of the virtual_server using the
+	// group.
+	Proto  Proto
+	FWMark uint32 // "fwmark N", else 0
+	// RealServers counts the real_server blocks; keepalived ignores a
+	// virtual_server without any ("has no real servers - ignoring").
+	RealServers int
+	// Group is the virtual_server_group a "virtual_server group NAME"
+	// refers to, or the group an entry belongs to.
+	Group string
+	// Conditional is as for VIP.Conditional.
+	Conditional string
 }
 
 // Config is what a parser read from one service's configuration.
@@ -137,6 +250,23 @@ type Config struct {
 	Listeners []Listener
 	VRRP      []VRRPInstance
 	Errors    []Error
+	// StaticAddresses are keepalived's static_ipaddress entries: addresses
+	// it adds at start-up whatever the VRRP role. Dev is empty when the
+	// entry names none (keepalived then uses the default route's
+	// interface).
+	StaticAddresses []VIP
+	// SyncGroups are keepalived's vrrp_sync_group blocks.
+	SyncGroups []SyncGroup
+	// VirtualServers are keepalived's virtual_server blocks, and
+	// VirtualServerGroups the entries of its virtual_server_group blocks
+	// (each with Group set).
+	VirtualServers      []VirtualServer
+	VirtualServerGroups []VirtualServer
+	// NetNamespace is keepalived's net_namespace: it runs in that network
+	// namespace, so the addresses it adds and binds belong there, not to
+	// the namespace lbdoctor judges. Empty when not set.
+	NetNamespace    string
+	NetNamespacePos Pos
 }
 
 // Root reads files as if a directory were "/": absolute names resolve below

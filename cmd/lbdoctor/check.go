@@ -45,6 +45,8 @@ type checkFlags struct {
 	checks, config             string
 	json, noColor              bool
 	quiet, showIgnored, probe  bool
+	envFiles                   listFlag
+	haproxyVersion             string
 	severity                   map[string]checks.Severity
 	suppress                   []checks.Suppression
 }
@@ -98,6 +100,8 @@ func addServiceFlags(fl *flag.FlagSet, f *checkFlags) {
 	fl.Var(&f.haproxy, "haproxy", "an haproxy config file or directory `PATH` (repeatable, like haproxy -f)")
 	fl.Var(&f.keepalived, "keepalived", "a keepalived config `PATH`")
 	fl.StringVar(&f.root, "root", "", "read the configuration as if `DIR` were /")
+	fl.Var(&f.envFiles, "env", "HAProxy's environment: a `FILE` of KEY=value lines, as systemd's EnvironmentFile= (repeatable; after /etc/default/haproxy and /etc/sysconfig/haproxy)")
+	fl.StringVar(&f.haproxyVersion, "haproxy-version", "", "the HAProxy `VERSION` that will read the config, for .if version_atleast() (default: the installed haproxy's, when judging this machine)")
 }
 
 // addConfigFlags registers the flags that say what to judge, shared by
@@ -188,7 +192,19 @@ func evaluate(f checkFlags) ([]*checks.Result, error) {
 		}
 	}
 	root := parsers.Root(f.root)
-	services, err := loadServices(f, root)
+	var hosts []*host.Facts
+	for _, file := range f.hosts {
+		facts, err := host.Load(file)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, facts)
+	}
+	hostname, _ := os.Hostname()
+	if len(hosts) > 0 {
+		hostname = hosts[0].Hostname
+	}
+	services, err := loadServices(f, root, hostname)
 	if err != nil {
 		return nil, err
 	}
@@ -206,14 +222,6 @@ func evaluate(f checkFlags) ([]*checks.Result, error) {
 		if probes, err = probe(services); err != nil {
 			return nil, fmt.Errorf("--probe: %w", err)
 		}
-	}
-	var hosts []*host.Facts
-	for _, file := range f.hosts {
-		facts, err := host.Load(file)
-		if err != nil {
-			return nil, err
-		}
-		hosts = append(hosts, facts)
 	}
 	if len(hosts) == 0 {
 		facts, err := gatherFor(services, root)
@@ -304,20 +312,38 @@ func socketDirs(services []checks.Service) []string {
 }
 
 // loadServices finds and parses the configs named by flags, or, when no
-// flag names one, those found at the default paths.
-func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
-	explicit := len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0
-	var services []checks.Service
+// flag names one, those found at the default paths. hostname is the judged
+// host's, which names HAProxy's local peer.
+func loadServices(f checkFlags, root parsers.Root, hostname string) ([]checks.Service, error) {
 	// A unit that cannot be read leaves the daemon as its package runs it.
 	nginxUnit, _ := systemd.ReadUnit(root, "nginx.service")
 	haproxyUnit, _ := systemd.ReadUnit(root, "haproxy.service")
-	units := map[string]*systemd.Unit{"nginx": nginxUnit, "haproxy": haproxyUnit}
-	if explicit {
+	parseNginx := func(p string) (*parsers.Config, error) {
+		return nginx.Parse(p, nginx.Options{Root: root, NonRoot: nonRoot(nginxUnit)})
+	}
+	parseHAProxy := func(paths []string) (*parsers.Config, error) {
+		opts, envErrs, err := haproxyOptions(f, root, hostname)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := haproxy.Parse(paths, opts)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Errors = append(cfg.Errors, envErrs...)
+		return cfg, nil
+	}
+	parseKeepalived := func(p string) (*parsers.Config, error) {
+		return keepalived.Parse(p, keepalived.Options{Root: root})
+	}
+
+	var services []checks.Service
+	if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
 		for _, p := range f.nginx {
 			if err := mustExist(root, "--nginx", p); err != nil {
 				return nil, err
 			}
-			cfg, err := nginx.Parse(p, nginx.Options{Root: root, NonRoot: nonRoot(nginxUnit)})
+			cfg, err := parseNginx(p)
 			if err != nil {
 				return nil, err
 			}
@@ -329,7 +355,7 @@ func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
 					return nil, err
 				}
 			}
-			cfg, err := haproxy.Parse(f.haproxy, haproxy.Options{Root: root, Env: os.LookupEnv})
+			cfg, err := parseHAProxy(f.haproxy)
 			if err != nil {
 				return nil, err
 			}
@@ -339,7 +365,7 @@ func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
 			if err := mustExist(root, "--keepalived", p); err != nil {
 				return nil, err
 			}
-			cfg, err := keepalived.Parse(p, keepalived.Options{Root: root})
+			cfg, err := parseKeepalived(p)
 			if err != nil {
 				return nil, err
 			}
@@ -347,9 +373,10 @@ func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
 		}
 		return services, nil
 	}
+
 	var tried []string
 	found := 0
-	detect := func(name string, paths []string, parse func(string) (*parsers.Config, error)) error {
+	detect := func(name string, paths []string, unit *systemd.Unit, parse func(string) (*parsers.Config, error)) error {
 		for _, p := range paths {
 			tried = append(tried, root.Path(p))
 			if _, err := root.Stat(p); err != nil {
@@ -360,22 +387,16 @@ func loadServices(f checkFlags, root parsers.Root) ([]checks.Service, error) {
 				return err
 			}
 			found++
-			services = append(services, checks.Service{Name: name, Path: p, Config: cfg, Unit: units[name]})
+			services = append(services, checks.Service{Name: name, Path: p, Config: cfg, Unit: unit})
 			return nil
 		}
 		services = append(services, checks.Service{Name: name, Path: paths[0]})
 		return nil
 	}
 	err := errors.Join(
-		detect("nginx", defaultNginx, func(p string) (*parsers.Config, error) {
-			return nginx.Parse(p, nginx.Options{Root: root, NonRoot: nonRoot(nginxUnit)})
-		}),
-		detect("haproxy", defaultHAProxy, func(p string) (*parsers.Config, error) {
-			return haproxy.Parse([]string{p}, haproxy.Options{Root: root, Env: os.LookupEnv})
-		}),
-		detect("keepalived", defaultKeepalived, func(p string) (*parsers.Config, error) {
-			return keepalived.Parse(p, keepalived.Options{Root: root})
-		}),
+		detect("nginx", defaultNginx, nginxUnit, parseNginx),
+		detect("haproxy", defaultHAProxy, haproxyUnit, func(p string) (*parsers.Config, error) { return parseHAProxy([]string{p}) }),
+		detect("keepalived", defaultKeepalived, nil, parseKeepalived),
 	)
 	if err != nil {
 		return nil, err

@@ -33,7 +33,8 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	}
 	// The configs found tell which unix socket directories to record; a
 	// host without any config is still worth a snapshot.
-	services, err := loadServices(f, parsers.Root(f.root))
+	hostname, _ := os.Hostname()
+	services, err := loadServices(f, parsers.Root(f.root), hostname)
 	if err != nil && (len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0) {
 		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
 		return exitUsage

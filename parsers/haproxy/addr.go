@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/haproxytech/config-parser/v5/params"
@@ -28,8 +30,10 @@ const (
 	famInet
 	famInet6
 	famUnix
-	famAbstract // abns@: a unix socket in the abstract namespace
-	famFD       // fd@ and sockpair@: an inherited descriptor
+	famAbstract // abns@ and abnsz@: a unix socket in the abstract namespace
+	famFD       // fd@: an inherited descriptor
+	famSockpair // sockpair@: one end of an inherited socket pair
+	famRHTTP    // rhttp@: a reverse HTTP listener that connects out
 )
 
 // endpoint is one parsed address of a listening statement.
@@ -40,6 +44,44 @@ type endpoint struct {
 	host   string     // a host name HAProxy would resolve at start-up
 	path   string     // unix socket path, with any unix-bind prefix
 	lo, hi int        // port range
+	// empty names the variables env_expand() replaced with nothing.
+	empty []string
+	// uncheckable says why the endpoint opens nothing lbdoctor can judge.
+	uncheckable string
+}
+
+// addrPrefix is one of str2sa_range()'s address prefixes.
+type addrPrefix struct {
+	name       string
+	fam        family
+	ctrl, xprt int    // 0 keep, 1 stream, 2 dgram
+	since      string // the first HAProxy version that knows it
+}
+
+// addrPrefixes are tried in HAProxy's order; the first match wins.
+var addrPrefixes = [...]addrPrefix{
+	{"unix@", famUnix, 0, 0, ""},
+	{"uxdg@", famUnix, 2, 2, ""},
+	{"uxst@", famUnix, 1, 1, ""},
+	{"abns@", famAbstract, 0, 0, ""},
+	{"abnsz@", famAbstract, 0, 0, "3.1"},
+	{"ip@", famUnspec, 0, 0, ""},
+	{"ipv4@", famInet, 0, 0, ""},
+	{"ipv6@", famInet6, 0, 0, ""},
+	{"tcp4@", famInet, 1, 1, ""},
+	{"mptcp4@", famInet, 1, 1, "3.1"},
+	{"udp4@", famInet, 2, 2, ""},
+	{"tcp6@", famInet6, 1, 1, ""},
+	{"mptcp6@", famInet6, 1, 1, "3.1"},
+	{"udp6@", famInet6, 2, 2, ""},
+	{"tcp@", famUnspec, 1, 1, ""},
+	{"mptcp@", famUnspec, 1, 1, "3.1"},
+	{"udp@", famUnspec, 2, 2, ""},
+	{"quic4@", famInet, 1, 2, ""}, // stream transport over datagram sockets
+	{"quic6@", famInet6, 1, 2, ""},
+	{"fd@", famFD, 0, 0, ""},
+	{"sockpair@", famSockpair, 0, 0, ""},
+	{"rhttp@", famRHTTP, 0, 0, "2.9"},
 }
 
 // parseEndpoint is HAProxy 2.6's str2sa_range() (src/tools.c) as str2listener
@@ -47,10 +89,12 @@ type endpoint struct {
 // offsets are not, host names are resolved (which we leave to the caller).
 // raw is one comma-separated element of the address list; pfx is the
 // "unix-bind prefix", or empty. It returns the expanded address and the
-// endpoint, or a message in HAProxy's words.
-func parseEndpoint(raw string, want sockType, pfx string, e *env) (string, endpoint, string) {
+// endpoint, or a message in HAProxy's words. Prefixes and checks of later
+// HAProxy versions apply unless Options.Version says they are too new.
+func (p *parser) parseEndpoint(raw string, want sockType, pfx string) (string, endpoint, string) {
 	var ep endpoint
-	str := envExpand(raw, e)
+	str, empty := envExpand(raw, p.env, nil)
+	ep.empty = empty
 	if str == "" {
 		return str, ep, fmt.Sprintf("'%s' resolves to an empty address (environment variable missing?)", raw)
 	}
@@ -65,44 +109,22 @@ func parseEndpoint(raw string, want sockType, pfx string, e *env) (string, endpo
 	case strings.HasPrefix(s, "dgram+"):
 		s = s[6:]
 		isDgram, xprtDgram = true, true
+	case strings.HasPrefix(s, "quic+") && p.atLeast("2.8"):
+		s = s[5:]
+		isDgram, xprtDgram = false, true
 	}
 
-	type prefix struct {
-		name        string
-		fam         family
-		ctrl, xprt  int // 0 keep, 1 stream, 2 dgram
-		setAbstract bool
-	}
-	prefixes := [...]prefix{
-		{"unix@", famUnix, 0, 0, false},
-		{"uxdg@", famUnix, 2, 2, false},
-		{"uxst@", famUnix, 1, 1, false},
-		{"abns@", famAbstract, 0, 0, true},
-		{"ip@", famUnspec, 0, 0, false},
-		{"ipv4@", famInet, 0, 0, false},
-		{"ipv6@", famInet6, 0, 0, false},
-		{"tcp4@", famInet, 1, 1, false},
-		{"udp4@", famInet, 2, 2, false},
-		{"tcp6@", famInet6, 1, 1, false},
-		{"udp6@", famInet6, 2, 2, false},
-		{"tcp@", famUnspec, 1, 1, false},
-		{"udp@", famUnspec, 2, 2, false},
-		{"quic4@", famInet, 1, 2, false}, // stream transport over datagram sockets
-		{"quic6@", famInet6, 1, 2, false},
-		{"fd@", famFD, 0, 0, false},
-		{"sockpair@", famFD, 0, 0, false},
-	}
 	ep.fam = famUnspec
 	matched := false
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p.name) {
-			s = s[len(p.name):]
-			ep.fam = p.fam
-			if p.ctrl != 0 {
-				isDgram = p.ctrl == 2
+	for _, pr := range &addrPrefixes {
+		if strings.HasPrefix(s, pr.name) && p.atLeast(pr.since) {
+			s = s[len(pr.name):]
+			ep.fam = pr.fam
+			if pr.ctrl != 0 {
+				isDgram = pr.ctrl == 2
 			}
-			if p.xprt != 0 {
-				xprtDgram = p.xprt == 2
+			if pr.xprt != 0 {
+				xprtDgram = pr.xprt == 2
 			}
 			matched = true
 			break
@@ -113,11 +135,20 @@ func parseEndpoint(raw string, want sockType, pfx string, e *env) (string, endpo
 	}
 
 	switch ep.fam {
-	case famFD:
+	case famFD, famSockpair:
 		// The descriptor is inherited: nothing of ours to bind.
 		if !validFD(s) {
 			return str, ep, fmt.Sprintf("file descriptor '%s' is not a valid integer in '%s'", s, raw)
 		}
+		ep.uncheckable = "inherited file descriptor " + s + ": the socket is opened by the process that starts HAProxy"
+		if ep.fam == famSockpair {
+			ep.uncheckable = "socket pair on inherited file descriptor " + s + ": no address to bind"
+		}
+	case famRHTTP:
+		if !p.experimental {
+			return str, ep, fmt.Sprintf("Address '%s' is experimental, must be allowed via a global 'expose-experimental-directives'", s)
+		}
+		ep.uncheckable = "reverse HTTP listener " + s + ": it connects out through that server and binds no address"
 	case famUnix, famAbstract:
 		// sun_path is 108 bytes; HAProxy keeps room for ".<pid>.<bak|tmp>"
 		// next to a file-system socket while it swaps sockets on reload.
@@ -131,11 +162,14 @@ func parseEndpoint(raw string, want sockType, pfx string, e *env) (string, endpo
 		if ep.fam == famUnix {
 			ep.path = pfx + s
 		} else {
-			ep.path = s
+			ep.uncheckable = "abstract unix socket @" + s + ": it has no file and lbdoctor does not read the abstract namespace"
 		}
 	default:
 		if msg := parseIPPort(s, raw, &ep); msg != "" {
 			return str, ep, msg
+		}
+		if ep.host != "" {
+			p.resolve(&ep)
 		}
 	}
 
@@ -145,8 +179,36 @@ func parseEndpoint(raw string, want sockType, pfx string, e *env) (string, endpo
 	if isDgram && want != dgram {
 		return str, ep, fmt.Sprintf("dgram-type address not acceptable in '%s'", raw)
 	}
+	if !isDgram && xprtDgram && (ep.fam == famInet || ep.fam == famInet6) && p.feature("QUIC") == triFalse {
+		// protocol_lookup() finds no QUIC protocol in a build without it.
+		fam := 2
+		if ep.fam == famInet6 {
+			fam = 10
+		}
+		return str, ep, fmt.Sprintf("unsupported stream protocol for datagram family %d address '%s'; QUIC is not compiled in if this is what you were looking for.", fam, raw)
+	}
 	ep.udp = xprtDgram || isDgram
 	return str, ep, ""
+}
+
+// resolve is str2ip2()'s name resolution at start-up: getaddrinfo() with
+// the forced family, or gethostbyname() (IPv4 only) under
+// "nogetaddrinfo"; HAProxy keeps the first answer. Without a resolver, or
+// when the name does not resolve, ep keeps only the name.
+func (p *parser) resolve(ep *endpoint) {
+	if p.resolver == nil {
+		return
+	}
+	for _, a := range p.resolver(ep.host) {
+		switch {
+		case a.Is4() && (ep.fam == famInet || ep.fam == famUnspec):
+			ep.fam, ep.addr = famInet, a
+			return
+		case a.Is6() && (ep.fam == famInet6 || ep.fam == famUnspec && !p.noGetaddrinfo):
+			ep.fam, ep.addr = famInet6, a
+			return
+		}
+	}
 }
 
 // parseIPPort handles the IPv4/IPv6 branch of str2sa_range: the port is
@@ -319,6 +381,51 @@ func validHostname(s string) bool {
 type bindOpts struct {
 	v6only      parsers.V6Only
 	transparent bool
+	iface       string
+	netns       string
+	ux          unixPerm
+}
+
+// unixPerm is what a unix socket file gets: "mode", "user"/"uid",
+// "group"/"gid", from the bind line or "unix-bind" in global.
+type unixPerm struct {
+	mode        os.FileMode
+	user, group string
+}
+
+// override is u with the settings o gives.
+func (u *unixPerm) override(o unixPerm) unixPerm {
+	r := *u
+	if o.mode != 0 {
+		r.mode = o.mode
+	}
+	if o.user != "" {
+		r.user = o.user
+	}
+	if o.group != "" {
+		r.group = o.group
+	}
+	return r
+}
+
+// set applies one option word and its value; the last one written wins,
+// as HAProxy reads them in order.
+func (u *unixPerm) set(name, value string) {
+	switch name {
+	case "mode":
+		// strtol(value, &end, 8); HAProxy refuses the line on junk.
+		if m, err := strconv.ParseUint(value, 8, 32); err == nil {
+			u.mode = os.FileMode(m) & os.ModePerm
+		}
+	case "user":
+		u.user = value
+	case "uid":
+		u.user = "uid " + value
+	case "group":
+		u.group = value
+	case "gid":
+		u.group = "gid " + value
+	}
 }
 
 // parseBindOpts reads the options after the address with config-parser's
@@ -341,6 +448,17 @@ func parseBindOpts(args []string) bindOpts {
 	// which HAProxy's own check reports; the words it did read still count.
 	parsed, _ := params.ParseBindOptions(args)
 	for _, opt := range parsed {
+		if v, ok := opt.(*params.BindOptionValue); ok {
+			switch v.Name {
+			case "interface":
+				o.iface = v.Value
+			case "namespace":
+				o.netns = v.Value
+			case "mode", "user", "uid", "group", "gid":
+				o.ux.set(v.Name, v.Value)
+			}
+			continue
+		}
 		w, ok := opt.(*params.BindOptionWord)
 		if !ok {
 			continue

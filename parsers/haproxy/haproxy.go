@@ -8,31 +8,39 @@
 //
 //   - "bind" in "frontend" and "listen" sections,
 //   - "stats socket" in "global",
-//   - "bind" and the local peer's "peer" line in "peers" sections,
+//   - in "peers" sections, the local peer's "peer" line, or "bind" when a
+//     "server" line names the local peer,
 //   - "bind" and "dgram-bind" in "log-forward" sections.
 //
 // Addresses follow str2sa_range(): "*" and an empty address are 0.0.0.0,
 // "::" is the IPv6 wildcard, an IPv6 address is written without brackets
 // (the last colon separates the port) or with them, a port range yields one
 // Listener per port, and the family prefixes (ipv4@, ipv6@, unix@, udp@,
-// quic4@, ...) are honoured. Sockets that are not addresses of this host's
-// network stack open nothing that can fail to bind here: abstract unix
-// sockets (abns@) and inherited descriptors (fd@, sockpair@) yield no
-// Listener.
+// quic4@, mptcp@, ...) are honoured. Host names are resolved through
+// Options.Resolve, and the first address is kept, as HAProxy does. Sockets
+// that are not addresses of this host's network stack or file system
+// (abstract unix sockets, inherited descriptors fd@ and sockpair@, reverse
+// HTTP rhttp@) yield a Listener whose Uncheckable field says so.
 //
-// Conditions of ".if" and ".elif" blocks that depend on the HAProxy binary
-// (feature(), version_atleast(), ...) cannot be decided from the
-// configuration; they count as true, so their listeners are reported.
+// Conditions of ".if" and ".elif" blocks are decided when they can be:
+// defined(), streq() and the like from the environment, version_atleast()
+// and version_before() from Options.Version, feature() from
+// Options.Features. HAProxy takes exactly one branch of a block; when the
+// choice depends on something lbdoctor cannot know, the listeners of every
+// branch that could be taken are reported, each with Listener.Conditional
+// naming the undecided conditions. Other statements in such branches
+// (setenv, disabled, ...) are applied as if the branch were taken.
 //
-// Host names in addresses are kept in Listener.Host and not resolved.
 // Errors are those HAProxy itself would stop at, in its own words, for the
-// statements read here; other keywords are not validated.
+// statements read here; other keywords are not validated. Syntax of later
+// HAProxy versions is accepted unless Options.Version says it is too new.
 package haproxy
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -47,10 +55,29 @@ type Options struct {
 	// Env is the environment for $VAR expansion; nil means no variables set.
 	Env func(name string) (string, bool)
 	// LocalPeer is the local peer name ("haproxy -L"); it takes precedence
-	// over "localpeer" in the global section. HAProxy defaults to the host
-	// name, which a parser cannot know: when neither is given, the "peer"
-	// lines of peers sections yield no listener.
+	// over "localpeer" in the global section.
 	LocalPeer string
+	// Hostname is the host name HAProxy takes as the local peer name when
+	// neither -L nor "localpeer" gives one (gethostname() of the host that
+	// runs it). When no local peer name is known at all, "peer" lines yield
+	// no listener and a peers section's "bind" always listens.
+	Hostname string
+	// Resolve answers HAProxy's start-up name resolution (getaddrinfo()
+	// with no flags) for host names in addresses: every address, in the
+	// order getaddrinfo() returns them. HAProxy binds the first one of the
+	// family the address asks for. nil, or no answer, leaves the listener
+	// with its Host and no Addr.
+	Resolve func(name string) []netip.Addr
+	// Version is the HAProxy version that will read the configuration, as
+	// "haproxy -v" prints it ("2.6.12-1+deb12u4"); see ParseVersionOutput.
+	// It decides version_atleast() and version_before() in ".if" blocks and
+	// which address prefixes and predicates exist. Empty means unknown:
+	// version tests stay undecided and every later syntax is accepted.
+	Version string
+	// Features is the build's feature list, as "haproxy -vv" prints it
+	// ("+OPENSSL", "-QUIC", ...). It decides feature() in ".if" blocks and
+	// whether QUIC addresses are supported. nil means unknown.
+	Features []string
 }
 
 // maxListeners bounds the listeners of one configuration, so that a few
@@ -153,6 +180,12 @@ type section struct {
 	context  string
 	disabled bool
 	start    int // index in cfg.Listeners of this section's first listener
+
+	// In peers sections: where the "bind" line is, whether there were
+	// "peer" lines, and whether a "server" line names the local peer.
+	peersBind   parsers.Pos
+	peerLines   bool
+	localServer bool
 }
 
 // parser holds what HAProxy remembers from one configuration file to the
@@ -164,8 +197,20 @@ type parser struct {
 
 	noReusePort bool
 	unixPrefix  string
-	cliPeer     string // -L
-	localPeer   string // "localpeer" in global
+	unixPerm    unixPerm // "unix-bind" mode and owner, for proxies' sockets
+	cliPeer     string   // -L
+	localPeer   string   // "localpeer" in global
+	hostname    string
+
+	resolver      func(string) []netip.Addr
+	noGetaddrinfo bool // "nogetaddrinfo": names resolve to IPv4 only
+	experimental  bool // "expose-experimental-directives"
+	haveVersion   bool
+	version       [versionElts]uint32
+	features      []string // nil when unknown
+	// condText describes the undecided conditions around the current
+	// line, for Listener.Conditional.
+	condText string
 	// defaults maps a defaults section's name to its "disabled" state;
 	// lastDefaults is that of the most recent defaults section.
 	defaults     map[string]bool
@@ -174,12 +219,53 @@ type parser struct {
 }
 
 func newParser(opts Options, cfg *parsers.Config) *parser {
-	return &parser{
+	p := &parser{
 		cfg:      cfg,
 		env:      &env{base: opts.Env},
 		defaults: make(map[string]bool),
 		cliPeer:  opts.LocalPeer,
+		hostname: opts.Hostname,
+		resolver: opts.Resolve,
+		features: opts.Features,
 	}
+	if opts.Version != "" {
+		p.version, p.haveVersion = splitVersion(opts.Version)
+	}
+	return p
+}
+
+// atLeast reports whether the HAProxy that reads the configuration is at
+// least version v; an unknown version is taken to be recent enough.
+func (p *parser) atLeast(v string) bool {
+	if v == "" || !p.haveVersion {
+		return true
+	}
+	want, _ := splitVersion(v)
+	return compareVersions(p.version, want) >= 0
+}
+
+// feature is feature(name): whether the build lists "+name".
+func (p *parser) feature(name string) tri {
+	if p.features == nil {
+		return triUnknown
+	}
+	for _, f := range p.features {
+		if len(f) == len(name)+1 && f[1:] == name && (f[0] == '+' || f[0] == '-') {
+			return triOf(f[0] == '+')
+		}
+	}
+	return triFalse
+}
+
+// localName is the local peer name HAProxy would use, or "".
+func (p *parser) localName() string {
+	switch {
+	case p.cliPeer != "":
+		return p.cliPeer
+	case p.localPeer != "":
+		return p.localPeer
+	}
+	return p.hostname
 }
 
 type condState int8
@@ -194,12 +280,61 @@ const (
 type condFrame struct {
 	state   condState
 	sawElse bool
+	// here is the directive of the current branch and its place, e.g.
+	// ".if feature(QUIC) at haproxy.cfg:3"; undecided is true when its
+	// condition could not be decided; prior lists the undecided
+	// conditions of earlier branches, all of which must be false for this
+	// branch to be reached.
+	here      string
+	undecided bool
+	prior     string
+}
+
+// describe says on what undecided conditions the frame's current branch
+// depends, or "" when it is certain.
+func (f *condFrame) describe() string {
+	switch {
+	case f.state != condTake || (!f.undecided && f.prior == ""):
+		return ""
+	case f.prior == "":
+		return f.here
+	}
+	return f.here + ", after undecided " + f.prior
+}
+
+// next moves past the current branch: a certain branch ends the block, an
+// undecided one becomes a condition of the branches after it.
+func (f *condFrame) next() {
+	switch {
+	case f.state == condTake && !f.undecided:
+		f.state = condSkip
+	case f.state == condTake:
+		if f.prior != "" {
+			f.prior += ", "
+		}
+		f.prior += f.here
+		f.state = condDrop
+	}
+	f.undecided = false
+}
+
+// describeConds joins the conditions of all open blocks.
+func describeConds(conds []condFrame) string {
+	var parts []string
+	for i := range conds {
+		if d := conds[i].describe(); d != "" {
+			parts = append(parts, d)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // readFile reads one file from an empty section state, as HAProxy does.
 func (p *parser) readFile(file, data string) {
 	sec := &section{}
 	var conds []condFrame
+	p.condText = ""
+	defer func() { p.condText = "" }()
 	lineno := 0
 	for len(data) > 0 {
 		lineno++
@@ -359,8 +494,9 @@ func (p *parser) condDirective(file string, lineno int, args []string, conds *[]
 			p.errorf(file, lineno, "'.elif' after '.else' is not permitted.")
 			return false, true
 		}
-		if top.state != condDrop {
-			top.state = condSkip
+		top.next()
+		if top.state == condSkip {
+			p.condText = describeConds(*conds)
 			return true, true
 		}
 	case ".else", ".endif":
@@ -374,6 +510,7 @@ func (p *parser) condDirective(file string, lineno int, args []string, conds *[]
 		}
 		if args[0] == ".endif" {
 			*conds = (*conds)[:n-1]
+			p.condText = describeConds(*conds)
 			return true, true
 		}
 		if top.sawElse {
@@ -381,24 +518,28 @@ func (p *parser) condDirective(file string, lineno int, args []string, conds *[]
 			return false, true
 		}
 		top.sawElse = true
+		top.next()
 		if top.state == condDrop {
 			top.state = condTake
-		} else {
-			top.state = condSkip
+			top.here = fmt.Sprintf(".else at %s:%d", file, lineno)
 		}
+		p.condText = describeConds(*conds)
 		return true, true
 	}
 	// .if or .elif: the words after the directive, re-joined, are the
 	// expression, with variables already expanded.
 	expr := strings.TrimRight(strings.Join(args[1:], " "), " ")
-	v, msg := evalCond(expr, p.env)
+	v, msg := p.evalCond(expr)
 	if msg != "" {
 		p.errorf(file, lineno, "%s in '%s'", msg, args[0])
 		return false, true
 	}
 	if v != triFalse {
 		top.state = condTake
+		top.undecided = v == triUnknown
+		top.here = fmt.Sprintf("%s %s at %s:%d", args[0], expr, file, lineno)
 	}
+	p.condText = describeConds(*conds)
 	return true, true
 }
 
@@ -433,6 +574,11 @@ func (p *parser) endSection(sec *section) {
 	if sec.disabled && (sec.kind == "frontend" || sec.kind == "listen" || sec.kind == "peers") {
 		p.cfg.Listeners = p.cfg.Listeners[:sec.start]
 	}
+	// A peers section whose "bind" names no local peer is removed
+	// ("Removing incomplete section"), its listener with it.
+	if sec.kind == "peers" && sec.peersBind.Line != 0 && !sec.localServer && p.localName() != "" {
+		p.cfg.Listeners = p.cfg.Listeners[:sec.start]
+	}
 	*sec = section{}
 }
 
@@ -446,8 +592,8 @@ func (p *parser) global(file string, lineno int, args []string) {
 			p.errorf(file, lineno, "'%s %s' in global section expects an address or a path to a UNIX socket", args[0], args[1])
 			return
 		}
-		// The CLI's unix sockets ignore "unix-bind prefix".
-		p.listen(file, lineno, "global", "'stats socket'", args[2], from(args, 3), stream, "")
+		// The CLI's unix sockets ignore "unix-bind" settings.
+		p.listen(file, lineno, "global", "'stats socket'", args[2], from(args, 3), stream, "", p.lx.emptyIn(2), nil)
 	case "noreuseport":
 		p.noReusePort = true
 	case "localpeer":
@@ -457,7 +603,12 @@ func (p *parser) global(file string, lineno int, args []string) {
 			if args[i] == "prefix" && p.unixPrefix == "" {
 				p.unixPrefix = args[i+1]
 			}
+			p.unixPerm.set(args[i], args[i+1])
 		}
+	case "nogetaddrinfo":
+		p.noGetaddrinfo = true
+	case "expose-experimental-directives":
+		p.experimental = true
 	case "setenv", "presetenv":
 		if arg(args, 1) == "" || arg(args, 2) == "" {
 			return
@@ -500,7 +651,7 @@ func (p *parser) proxy(file string, lineno int, args []string, sec *section) {
 			p.errorf(file, lineno, "'%s' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.", args[0])
 			return
 		}
-		p.listen(file, lineno, sec.context, "'bind'", args[1], from(args, 2), stream, p.unixPrefix)
+		p.listen(file, lineno, sec.context, "'bind'", args[1], from(args, 2), stream, p.unixPrefix, p.lx.emptyIn(1), &p.unixPerm)
 	}
 }
 
@@ -511,33 +662,52 @@ func (p *parser) peers(file string, lineno int, args []string, sec *section) {
 	case "enabled":
 		sec.disabled = false
 	case "bind":
-		p.listen(file, lineno, sec.context, "'bind "+arg(args, 1)+"'", arg(args, 1), from(args, 2), stream, p.unixPrefix)
-	case "peer":
-		local := p.cliPeer
-		if local == "" {
-			local = p.localPeer
+		if sec.peerLines {
+			p.errorf(file, lineno, "mixing \"peer\" and \"bind\" line is forbidden")
+			return
 		}
+		if sec.peersBind.Line != 0 {
+			p.errorf(file, lineno, "One listener per \"peers\" section is authorized but another is already configured at [%s].", sec.peersBind)
+		} else {
+			sec.peersBind = parsers.Pos{File: file, Line: lineno}
+		}
+		p.listen(file, lineno, sec.context, "'bind "+arg(args, 1)+"'", arg(args, 1), from(args, 2), stream, p.unixPrefix, p.lx.emptyIn(1), nil)
+	case "server":
+		// The new style: "bind" gives the local peer's address, a "server"
+		// line without address names it.
+		if local := p.localName(); local != "" && arg(args, 1) == local {
+			sec.localServer = true
+		}
+	case "peer":
+		if sec.peersBind.Line != 0 {
+			p.errorf(file, lineno, "mixing \"peer\" and \"bind\" line is forbidden")
+			return
+		}
+		sec.peerLines = true
+		local := p.localName()
 		if local == "" || arg(args, 1) != local || arg(args, 2) == "" {
 			return
 		}
 		// The options of a peer line are server options: none changes
 		// how the listening socket binds.
-		p.listen(file, lineno, sec.context, "'peer "+args[1]+"'", args[2], nil, stream, p.unixPrefix)
+		p.listen(file, lineno, sec.context, "'peer "+args[1]+"'", args[2], nil, stream, p.unixPrefix, p.lx.emptyIn(2), nil)
 	}
 }
 
 func (p *parser) logForward(file string, lineno int, args []string, sec *section) {
 	switch args[0] {
 	case "bind":
-		p.listen(file, lineno, sec.context, "'bind "+arg(args, 1)+"'", arg(args, 1), from(args, 2), stream, p.unixPrefix)
+		p.listen(file, lineno, sec.context, "'bind "+arg(args, 1)+"'", arg(args, 1), from(args, 2), stream, p.unixPrefix, p.lx.emptyIn(1), nil)
 	case "dgram-bind":
-		p.listen(file, lineno, sec.context, "'dgram-bind "+arg(args, 1)+"'", arg(args, 1), from(args, 2), dgram, p.unixPrefix)
+		p.listen(file, lineno, sec.context, "'dgram-bind "+arg(args, 1)+"'", arg(args, 1), from(args, 2), dgram, p.unixPrefix, p.lx.emptyIn(1), nil)
 	}
 }
 
 // listen is str2listener(): a comma-separated list of addresses sharing
 // the options that follow. One bad address makes HAProxy drop the line.
-func (p *parser) listen(file string, lineno int, context, what, addrs string, opts []string, want sockType, pfx string) {
+// empty names the variables that expanded to nothing in the address word;
+// ux holds "unix-bind" defaults for unix sockets, or is nil.
+func (p *parser) listen(file string, lineno int, context, what, addrs string, opts []string, want sockType, pfx string, empty []string, ux *unixPerm) {
 	pos := parsers.Pos{File: file, Line: lineno}
 	o := parseBindOpts(opts)
 	start := len(p.cfg.Listeners)
@@ -548,7 +718,7 @@ func (p *parser) listen(file string, lineno int, context, what, addrs string, op
 		} else {
 			rest = ""
 		}
-		raw, ep, msg := parseEndpoint(elem, want, pfx, p.env)
+		raw, ep, msg := p.parseEndpoint(elem, want, pfx)
 		if msg != "" {
 			p.cfg.Listeners = p.cfg.Listeners[:start]
 			p.errorf(file, lineno, "%s : %s", what, msg)
@@ -561,19 +731,38 @@ func (p *parser) listen(file string, lineno int, context, what, addrs string, op
 			Raw:         raw,
 			V6Only:      o.v6only,
 			Transparent: o.transparent,
+			Interface:   o.iface,
+			Namespace:   o.netns,
+			Uncheckable: ep.uncheckable,
+			Conditional: p.condText,
+			EmptyVars:   empty,
 		}
-		switch ep.fam {
-		case famFD, famAbstract:
-			continue
-		case famUnix:
-			l.Proto = parsers.Unix
-			l.Path = ep.path
-			p.add(file, lineno, l)
-			continue
+		for _, n := range ep.empty {
+			l.EmptyVars = appendName(l.EmptyVars[:len(l.EmptyVars):len(l.EmptyVars)], n)
 		}
 		l.Proto = parsers.TCP
 		if ep.udp {
 			l.Proto = parsers.UDP
+		}
+		switch ep.fam {
+		case famFD, famSockpair, famRHTTP:
+			// Nothing of this host to bind: listed so reports can say so.
+			p.add(file, lineno, l)
+			continue
+		case famAbstract:
+			l.Proto = parsers.Unix
+			p.add(file, lineno, l)
+			continue
+		case famUnix:
+			l.Proto = parsers.Unix
+			l.Path = ep.path
+			perm := o.ux
+			if ux != nil {
+				perm = ux.override(o.ux)
+			}
+			l.UnixMode, l.UnixUser, l.UnixGroup = perm.mode, perm.user, perm.group
+			p.add(file, lineno, l)
+			continue
 		}
 		l.Addr, l.Host = ep.addr, ep.host
 		// HAProxy sets SO_REUSEPORT on every inet listener unless

@@ -126,6 +126,37 @@ type lexer struct {
 	buf    []byte
 	starts []int
 	args   []string
+	// empty lists the variables that expanded to nothing on the last line,
+	// with the word they fell in.
+	empty []emptyVar
+}
+
+// emptyVar is a variable that expanded to nothing in word number word.
+type emptyVar struct {
+	word int
+	name string
+}
+
+// emptyIn lists the variables that expanded to nothing in word i of the
+// last line.
+func (lx *lexer) emptyIn(i int) []string {
+	var names []string
+	for _, v := range lx.empty {
+		if v.word == i {
+			names = appendName(names, v.name)
+		}
+	}
+	return names
+}
+
+// appendName appends name unless it is already there.
+func appendName(names []string, name string) []string {
+	for _, n := range names {
+		if n == name {
+			return names
+		}
+	}
+	return append(names, name)
 }
 
 // split cuts one raw line (no trailing LF) into words. A word list always
@@ -133,6 +164,7 @@ type lexer struct {
 func (lx *lexer) split(line string, e *env, ps pseudo) ([]string, *lexError) {
 	buf := lx.buf[:0]
 	starts := append(lx.starts[:0], 0)
+	lx.empty = lx.empty[:0]
 	squote, dquote := false, false
 	quote := -1
 	n := len(line)
@@ -268,6 +300,9 @@ loop:
 				}
 				i++ // the closing brace
 			}
+			if value == "" && name[0] != '.' {
+				lx.empty = append(lx.empty, emptyVar{word: len(starts) - 1, name: name})
+			}
 			if !wordExpand {
 				buf = append(buf, value...)
 				continue
@@ -313,11 +348,12 @@ loop:
 // envExpand is HAProxy's env_expand() (src/tools.c), applied to addresses
 // after tokenizing: "$NAME" and "${NAME}" anywhere in the string are
 // replaced by the variable's value, or by nothing when it is unset. It knows
-// no default values: "${A-x}" reads A and keeps "-x}".
-func envExpand(s string, e *env) string {
+// no default values: "${A-x}" reads A and keeps "-x}". The names of the
+// variables that expanded to nothing are appended to empty.
+func envExpand(s string, e *env, empty []string) (string, []string) {
 	i := strings.IndexByte(s, '$')
 	if i < 0 {
-		return s
+		return s, empty
 	}
 	var b strings.Builder
 	for {
@@ -334,14 +370,17 @@ func envExpand(s string, e *env) string {
 		if varEnd < len(s) && s[varEnd] == '}' && varBeg > i+1 {
 			next++
 		}
-		if v, ok := e.lookup(s[varBeg:varEnd]); ok {
-			b.WriteString(v)
+		name := s[varBeg:varEnd]
+		v, _ := e.lookup(name)
+		b.WriteString(v)
+		if v == "" && name != "" {
+			empty = appendName(empty, name)
 		}
 		s = s[next:]
 		i = strings.IndexByte(s, '$')
 		if i < 0 {
 			b.WriteString(s)
-			return b.String()
+			return b.String(), empty
 		}
 	}
 }
