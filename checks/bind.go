@@ -60,10 +60,29 @@ func nonlocalSysctl(l *parsers.Listener) string {
 	return host.NonlocalBind6
 }
 
-// opensIPSocket reports whether l binds an IP address of its own, the only
-// kind whose address availability the kernel checks.
+// opensIPSocket reports whether l binds an IP address of its own in the
+// judged namespace, the only kind whose address the kernel checks here.
 func opensIPSocket(l *parsers.Listener) bool {
-	return l.Proto != parsers.Unix && l.Addr.IsValid() && l.Via == ""
+	return l.Proto != parsers.Unix && l.Addr.IsValid() && l.Via == "" && Unjudged(l) == ""
+}
+
+// Unjudged says why no check judges l, or "" when they do: it opens no
+// address (an inherited descriptor, an abstract socket) or opens it in
+// another network namespace than the one judged.
+func Unjudged(l *parsers.Listener) string {
+	switch {
+	case l.Uncheckable != "":
+		return l.Uncheckable
+	case l.Namespace != "":
+		return "bound in network namespace " + l.Namespace + ", not the one judged (run lbdoctor there: ip netns exec " + l.Namespace + " lbdoctor check)"
+	}
+	return ""
+}
+
+// exclusive reports whether a and b come from different branches of
+// conditions lbdoctor could not decide, so the daemon opens at most one.
+func exclusive(a, b *parsers.Listener) bool {
+	return a.Conditional != "" && b.Conditional != "" && a.Conditional != b.Conditional
 }
 
 // addressUnavailable says why bind() of l's address would fail with

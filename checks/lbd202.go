@@ -46,7 +46,7 @@ and haproxy.cfg:
 				continue
 			}
 			for j, b := range ls {
-				if i == j || !opensIPSocket(b) || sameSocket(a, b) || (a.ReusePort && b.ReusePort) {
+				if i == j || !opensIPSocket(b) || sameSocket(a, b) || exclusive(a, b) || (a.ReusePort && b.ReusePort) {
 					continue
 				}
 				if !listenerSocket(p.Host, a).clashes(listenerSocket(p.Host, b)) {

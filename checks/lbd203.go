@@ -35,7 +35,7 @@ Example:
 				continue
 			}
 			for j, b := range ls {
-				if i == j || !opensIPSocket(b) || !b.ReusePort || sameSocket(a, b) {
+				if i == j || !opensIPSocket(b) || !b.ReusePort || sameSocket(a, b) || exclusive(a, b) {
 					continue
 				}
 				if a.Proto != b.Proto || a.Port != b.Port || a.Addr.WithZone("") != b.Addr.WithZone("") {

@@ -11,6 +11,7 @@ func All() []*Check {
 		LBD102,
 		LBD103,
 		LBD104,
+		LBD105,
 		LBD201,
 		LBD202,
 		LBD203,

@@ -42,6 +42,10 @@ type jsonListener struct {
 	Via     string `json:"via,omitempty"`
 	Context string `json:"context,omitempty"`
 	Raw     string `json:"raw,omitempty"`
+	// Unjudged says why no check could judge this listener.
+	Unjudged string `json:"unjudged,omitempty"`
+	// Conditional names the undecided config condition it depends on.
+	Conditional string `json:"conditional,omitempty"`
 }
 
 type jsonFinding struct {
@@ -79,17 +83,19 @@ func JSON(w io.Writer, r *checks.Result) error {
 		js := jsonService{Service: s.Name, Config: s.Path, Status: s.Status, Listeners: []jsonListener{}}
 		for _, l := range s.Listeners {
 			js.Listeners = append(js.Listeners, jsonListener{
-				Address: l.Address(),
-				Port:    l.Port,
-				Proto:   string(l.Proto),
-				File:    l.Pos.File,
-				Line:    l.Pos.Line,
-				Status:  l.Status,
-				Errno:   l.Errno,
-				Finding: l.Finding,
-				Via:     l.Via,
-				Context: l.Context,
-				Raw:     l.Raw,
+				Address:     l.Address(),
+				Port:        l.Port,
+				Proto:       string(l.Proto),
+				File:        l.Pos.File,
+				Line:        l.Pos.Line,
+				Status:      l.Status,
+				Errno:       l.Errno,
+				Finding:     l.Finding,
+				Via:         l.Via,
+				Context:     l.Context,
+				Raw:         l.Raw,
+				Unjudged:    checks.Unjudged(l.Listener),
+				Conditional: l.Conditional,
 			})
 		}
 		out.Services = append(out.Services, js)

@@ -27,6 +27,8 @@ func fixture() *checks.Result {
 	}}
 	hap := &parsers.Config{Service: "haproxy", Path: "/etc/haproxy/haproxy.cfg", Listeners: []parsers.Listener{
 		{Service: "haproxy", Pos: parsers.Pos{File: "/etc/haproxy/haproxy.cfg", Line: 20}, Context: "frontend fe\x1b[31m", Raw: "[fd00::100]:443", Proto: parsers.TCP, Addr: netip.MustParseAddr("fd00::100"), Port: 443},
+		{Service: "haproxy", Pos: parsers.Pos{File: "/etc/haproxy/haproxy.cfg", Line: 21}, Context: "frontend fe", Raw: "fd@3", Proto: parsers.TCP, Uncheckable: "inherited file descriptor 3"},
+		{Service: "haproxy", Pos: parsers.Pos{File: "/etc/haproxy/haproxy.cfg", Line: 23}, Context: "frontend fe", Raw: "10.0.0.12:8443", Proto: parsers.TCP, Addr: netip.MustParseAddr("10.0.0.12"), Port: 8443, Conditional: ".if version_atleast(2.8) at /etc/haproxy/haproxy.cfg:22"},
 	}}
 	in := &checks.Input{
 		Role: checks.RoleBoth,
@@ -68,6 +70,8 @@ func fixture() *checks.Result {
 			}},
 			{Name: "haproxy", Path: hap.Path, Status: checks.StatusFail, Listeners: []checks.ListenerResult{
 				{Listener: &hap.Listeners[0], Status: checks.StatusWarn, Errno: "EADDRNOTAVAIL", Finding: "LBD401"},
+				{Listener: &hap.Listeners[1], Status: checks.StatusOK},
+				{Listener: &hap.Listeners[2], Status: checks.StatusOK},
 			}},
 			{Name: "keepalived", Path: "/etc/keepalived/keepalived.conf", Status: checks.StatusNotFound},
 		},

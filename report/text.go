@@ -81,12 +81,22 @@ func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *che
 		if l.Proto != parsers.Unix {
 			sock += "/" + string(l.Proto)
 		}
+		why := checks.Unjudged(l.Listener)
+		if why != "" {
+			m, sock = st.dim.Render("–"), l.Raw
+		}
 		line := fmt.Sprintf("  %s %-28s %s", m, clean(sock), st.path.Render(clean(l.Pos.String())))
 		if l.Errno != "" {
 			line += "  " + l.Errno + "  " + st.id.Render(l.Finding)
 		}
 		if l.Via != "" {
 			line += st.dim.Render("  served from " + l.Via)
+		}
+		if why != "" {
+			line += st.dim.Render("  not judged: " + clean(why))
+		}
+		if l.Conditional != "" {
+			line += st.dim.Render("  only if " + clean(l.Conditional))
 		}
 		b.WriteString(line + "\n")
 	}
