@@ -1,24 +1,30 @@
 // Package keepalived reads keepalived.conf the way keepalived 2.2 does and
-// returns its vrrp_instance blocks with their virtual addresses.
+// returns what carries an address: vrrp_instance blocks with their virtual
+// addresses, source addresses and unicast peers, static_ipaddress,
+// vrrp_sync_group, virtual_server and virtual_server_group (LVS), and
+// net_namespace.
 //
 // keepalived has no grammar in the usual sense: a line-oriented
 // preprocessor (comments, includes, conditional lines, $NAME definitions,
 // ~SEQ/~LST sequences) feeds a keyword-directed reader that splits every
 // '{' and '}' onto a line of its own. This package follows that design:
 // preprocess.go turns files into logical lines, tree.go nests them into
-// blocks without knowing any keyword, and this file picks the VRRP
-// instances out of the tree. Keywords other than vrrp_instance are skipped
-// structurally, never reported.
+// blocks without knowing any keyword, and this file and blocks.go pick the
+// blocks above out of the tree. Other keywords are skipped structurally,
+// never reported.
 //
 // Conditional lines (@id and @^id) depend on keepalived's config id, which
-// defaults to the host name of the node that runs it. A parser cannot know
-// which node a configuration is meant for, so every conditional line is
-// kept, whatever its condition; where two conditional lines set the same
-// value, the later one wins.
+// defaults to the host name of the node that runs it. Options.ConfigID
+// decides them as keepalived would; without it every conditional line is
+// kept, whatever its condition, and what comes from one says so in its
+// Conditional field. Where two kept lines set the same value, the later
+// one wins.
 package keepalived
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -35,6 +41,12 @@ type Options struct {
 	// Root is where absolute paths (the main file, absolute includes)
 	// resolve; positions keep the service's own view of the paths.
 	Root parsers.Root
+	// ConfigID is keepalived's config id (its -i option, by default the
+	// host name up to the first '.'), which decides the conditional lines
+	// "@id ..." and "@^id ...". Empty means unknown: every conditional
+	// line is kept and what comes from one carries its condition in a
+	// Conditional field.
+	ConfigID string
 }
 
 // Parse reads the keepalived config at path (and its includes). The error is
@@ -42,24 +54,80 @@ type Options struct {
 // into exit 2); every problem inside the configuration goes into
 // Config.Errors with file and line.
 func Parse(path string, opts Options) (*parsers.Config, error) {
-	data, err := opts.Root.ReadFile(path)
+	data, err := readConfig(opts.Root, path)
 	if err != nil {
 		return nil, fmt.Errorf("read keepalived config %s: %w", path, err)
 	}
 	return ParseBytes(path, data, opts), nil
 }
 
+// maxFileSize bounds one config file. No keepalived.conf comes near it; a
+// file that does (a sparse file, a disk image named by mistake) would
+// otherwise be read into memory whole.
+const maxFileSize = 512 << 20
+
+// readConfig reads a regular file of at most maxFileSize bytes. A FIFO
+// would block the read forever and /dev/zero never ends, so anything but
+// a regular file is refused before it is opened.
+func readConfig(root parsers.Root, name string) ([]byte, error) {
+	fi, err := root.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
+	if fi.Size() > maxFileSize {
+		return nil, fmt.Errorf("file is %d bytes, larger than the %d lbdoctor reads", fi.Size(), maxFileSize)
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// Sized from Stat, so a big file is not copied again and again as
+	// io.ReadAll's buffer grows.
+	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxFileSize+1)); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("file grew past the %d bytes lbdoctor reads", maxFileSize)
+	}
+	return data, nil
+}
+
 // ParseBytes parses one in-memory file named name (includes still resolve
 // through opts.Root).
 func ParseBytes(name string, data []byte, opts Options) *parsers.Config {
 	cfg := &parsers.Config{Service: Service, Path: name}
-	p := newPreprocessor(opts.Root, cfg)
+	p := newPreprocessor(opts.Root, cfg, opts.ConfigID)
 	p.readFile(name, data)
 	cfg.Files = p.files
-	nodes := buildTree(p.lines, cfg)
+	nodes := buildTree(p.lines, cfg, p.stopped)
 	cfg.VRRP = vrrpInstances(nodes, cfg)
+	topLevel(nodes, cfg)
 	sortErrors(cfg)
 	return cfg
+}
+
+// maxErrors bounds the problems one parse records: a binary file or a
+// million stray '}' must not turn into a million findings (or their
+// memory). The first ones are the ones to fix anyway.
+const maxErrors = 1000
+
+// tooManyErrors is the last error recorded once maxErrors is reached.
+const tooManyErrors = "more than %d problems in this configuration, lbdoctor lists no more"
+
+// addError records a config problem, up to maxErrors of them.
+func addError(cfg *parsers.Config, pos parsers.Pos, msg string) {
+	switch n := len(cfg.Errors); {
+	case n < maxErrors:
+		cfg.Errors = append(cfg.Errors, parsers.Error{Pos: pos, Msg: msg})
+	case n == maxErrors:
+		cfg.Errors = append(cfg.Errors, parsers.Error{Pos: pos, Msg: fmt.Sprintf(tooManyErrors, maxErrors)})
+	}
 }
 
 // sortErrors orders errors by file, in the order the files were read, then
@@ -68,6 +136,12 @@ func sortErrors(cfg *parsers.Config) {
 	order := make(map[string]int, len(cfg.Files))
 	for i, f := range cfg.Files {
 		order[f] = i
+	}
+	if len(cfg.Errors) > maxErrors {
+		// The "no more" notice stays last, wherever it was found.
+		last := cfg.Errors[maxErrors]
+		cfg.Errors = cfg.Errors[:maxErrors]
+		defer func() { cfg.Errors = append(cfg.Errors, last) }()
 	}
 	sort.SliceStable(cfg.Errors, func(i, j int) bool {
 		a, b := cfg.Errors[i].Pos, cfg.Errors[j].Pos
@@ -88,12 +162,12 @@ func vrrpInstances(nodes []*node, cfg *parsers.Config) []parsers.VRRPInstance {
 		}
 		// keepalived refuses both cases and skips the whole block.
 		if len(n.words) != 2 || n.words[1] == "" {
-			cfg.Errors = append(cfg.Errors, parsers.Error{Pos: n.pos, Msg: "vrrp_instance must have exactly one name"})
+			addError(cfg, n.pos, "vrrp_instance must have exactly one name")
 			continue
 		}
 		name := n.words[1]
 		if seen[name] {
-			cfg.Errors = append(cfg.Errors, parsers.Error{Pos: n.pos, Msg: fmt.Sprintf("vrrp instance %s already defined, keepalived ignores this block", name)})
+			addError(cfg, n.pos, fmt.Sprintf("vrrp instance %s already defined, keepalived ignores this block", name))
 			continue
 		}
 		seen[name] = true
@@ -103,17 +177,22 @@ func vrrpInstances(nodes []*node, cfg *parsers.Config) []parsers.VRRPInstance {
 }
 
 func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstance {
-	inst := parsers.VRRPInstance{Pos: n.pos, Name: name}
+	inst := parsers.VRRPInstance{Pos: n.pos, Name: name, Conditional: n.cond}
+	errorf := func(pos parsers.Pos, format string, args ...any) {
+		addError(cfg, pos, fmt.Sprintf(format, args...))
+	}
 	// keepalived fixes an instance's address family with the first of
-	// these it reads and drops virtual addresses of the other family.
+	// these it reads and drops addresses of the other family.
 	family := 0 // 4 or 6 once known
-	setFamily := func(text string) {
-		if a, err := netip.ParseAddr(text); err == nil && family == 0 {
-			family = 4
-			if a.Is6() {
-				family = 6
-			}
+	sameFamily := func(a netip.Addr) bool {
+		f := 4
+		if a.Is6() {
+			f = 6
 		}
+		if family == 0 {
+			family = f
+		}
+		return family == f
 	}
 	for _, c := range n.block {
 		if c.words == nil {
@@ -134,36 +213,78 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 			}
 			prio, err := strconv.Atoi(c.words[1])
 			if err != nil || prio < 1 || prio > 255 {
-				cfg.Errors = append(cfg.Errors, parsers.Error{Pos: c.pos, Msg: fmt.Sprintf("(%s) priority %s is not valid, it must be between 1 and 255", name, c.words[1])})
+				errorf(c.pos, "(%s) priority %s is not valid, it must be between 1 and 255", name, c.words[1])
 				break
 			}
 			inst.Priority = prio
+		case "virtual_router_id":
+			if len(c.words) < 2 {
+				break
+			}
+			vrid, err := strconv.Atoi(strings.TrimLeft(c.words[1], " \t"))
+			if err != nil || vrid < 1 || vrid > 255 || c.words[1][0] == '+' {
+				errorf(c.pos, "(%s): VRID '%s' not valid - must be between 1 & 255", name, c.words[1])
+				break
+			}
+			inst.VirtualRouterID = vrid
 		case "native_ipv6":
+			if family == 4 {
+				errorf(c.pos, "(%s) Cannot specify native_ipv6 with IPv4 addresses", name)
+			}
 			if family == 0 {
 				family = 6
 			}
 		case "unicast_src_ip", "mcast_src_ip":
+			if len(c.words) < 2 {
+				break
+			}
+			raw := c.words[1]
+			a, ok := parseSockAddr(raw)
+			if !ok {
+				errorf(c.pos, "Configuration error: VRRP instance[%s] malformed src address[%s]. Skipping...", name, raw)
+				break
+			}
+			if !sameFamily(a) {
+				errorf(c.pos, "Configuration error: VRRP instance[%s] and src address[%s] MUST be of the same family !!! Skipping...", name, raw)
+				break
+			}
+			src := parsers.VRRPAddr{Pos: c.pos, Addr: a, Raw: raw, Conditional: c.cond}
+			if c.words[0] == "unicast_src_ip" {
+				inst.UnicastSrcIP = src
+			} else {
+				inst.McastSrcIP = src
+			}
+		case "mcast_dst_ip":
 			if len(c.words) > 1 {
-				setFamily(c.words[1])
+				if a, ok := parseSockAddr(c.words[1]); ok {
+					sameFamily(a)
+				}
+			}
+		case "unicast_peer":
+			for _, pn := range valueLines(c, cfg) {
+				raw := pn.words[0]
+				a, ok := parseSockAddr(raw)
+				if !ok {
+					errorf(pn.pos, "Configuration error: VRRP instance[%s] malformed unicast peer address[%s]. Skipping...", name, raw)
+					continue
+				}
+				if !sameFamily(a) {
+					errorf(pn.pos, "Configuration error: VRRP instance[%s] and unicast peer address[%s] MUST be of the same family !!! Skipping...", name, raw)
+					continue
+				}
+				inst.UnicastPeers = append(inst.UnicastPeers, parsers.VRRPAddr{Pos: pn.pos, Addr: a, Raw: raw, Conditional: pn.cond})
 			}
 		case "virtual_ipaddress", "virtual_ipaddress_excluded":
 			excluded := c.words[0] == "virtual_ipaddress_excluded"
-			for _, a := range c.block {
-				if a.words == nil {
-					cfg.Errors = append(cfg.Errors, parsers.Error{Pos: a.pos, Msg: fmt.Sprintf("unexpected '{' in %s block", c.words[0])})
-					continue
-				}
-				vip, ok := parseVIP(a, cfg)
+			for _, a := range valueLines(c, cfg) {
+				vip, ok := parseVIP(a, cfg, false)
 				if !ok {
 					continue
 				}
 				vip.Excluded = excluded
-				if !excluded {
-					setFamily(vip.Prefix.Addr().String())
-					if (family == 6) != vip.Prefix.Addr().Is6() {
-						cfg.Errors = append(cfg.Errors, parsers.Error{Pos: a.pos, Msg: fmt.Sprintf("(%s) address family of %s must match the VRRP instance (IPv%d), keepalived ignores it; use virtual_ipaddress_excluded for it", name, a.words[0], family)})
-						continue
-					}
+				if !excluded && !sameFamily(vip.Prefix.Addr()) {
+					errorf(a.pos, "(%s) address family of %s must match the VRRP instance (IPv%d), keepalived ignores it; use virtual_ipaddress_excluded for it", name, a.words[0], family)
+					continue
 				}
 				inst.VIPs = append(inst.VIPs, vip)
 			}
@@ -179,28 +300,98 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 	return inst
 }
 
-// parseVIP reads one line of a virtual_ipaddress block:
-// ADDR[/MASK] [dev IF] [label L] [brd X] [scope S] [no_track] [use_vmac] ...
-// Like keepalived, it drops the address (reporting why) when the address or
-// a keyword's parameter is unusable, and ignores words it does not know.
-func parseVIP(n *node, cfg *parsers.Config) (parsers.VIP, bool) {
+// valueLines returns the lines of a value block (virtual_ipaddress,
+// unicast_peer, static_ipaddress...), reporting blocks nested in it, which
+// keepalived does not expect there.
+func valueLines(n *node, cfg *parsers.Config) []*node {
+	var out []*node
+	for _, a := range n.block {
+		if a.words == nil {
+			addError(cfg, a.pos, fmt.Sprintf("unexpected '{' in %s block", n.words[0]))
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// parseSockAddr reads an address the way keepalived's inet_stosockaddr does
+// for unicast_src_ip, unicast_peer and the like: IPv6 when the word has a
+// ':', and whatever follows a '-' (else a '/') is ignored.
+func parseSockAddr(raw string) (netip.Addr, bool) {
+	text := raw
+	if i := strings.IndexByte(text, '-'); i >= 0 {
+		text = text[:i]
+	} else if i := strings.IndexByte(text, '/'); i >= 0 {
+		text = text[:i]
+	}
+	a, err := netip.ParseAddr(text)
+	if err != nil || a.Zone() != "" || a.Is6() != strings.Contains(raw, ":") {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// scopeValue is the number of an address scope as keepalived reads it
+// (iproute2's rt_scopes names, or a number).
+func scopeValue(s string) (int, bool) {
+	switch s {
+	case "global":
+		return 0, true
+	case "site":
+		return 200, true
+	case "link":
+		return 253, true
+	case "host":
+		return 254, true
+	case "nowhere":
+		return 255, true
+	}
+	n, err := strconv.ParseUint(s, 10, 8)
+	return int(n), err == nil
+}
+
+// parseVIP reads one line of a virtual_ipaddress or static_ipaddress block:
+// ADDR[/MASK] [dev IF] [label L] [brd X] [scope S] [peer P] [no_track]
+// [use_vmac] [-nodad] ... Like keepalived's alloc_ipaddress, it drops the
+// address (reporting why) when the address or a keyword's parameter is
+// unusable, and reports words it does not know but keeps the address.
+func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 	errorf := func(format string, args ...any) {
-		cfg.Errors = append(cfg.Errors, parsers.Error{Pos: n.pos, Msg: fmt.Sprintf(format, args...)})
+		addError(cfg, n.pos, fmt.Sprintf(format, args...))
 	}
 	raw := n.words[0]
 	prefix, ok := parseAddress(raw, errorf)
 	if !ok {
 		return parsers.VIP{}, false
 	}
-	vip := parsers.VIP{Pos: n.pos, Prefix: prefix}
+	vip := parsers.VIP{Pos: n.pos, Prefix: prefix, Conditional: n.cond}
 	v6 := prefix.Addr().Is6()
+	havePeer := false
 	for i := 1; i < len(n.words); i++ {
 		kw := n.words[i]
 		switch kw {
-		case "dev", "scope", "brd", "broadcast", "label", "peer", "preferred_lft", "track_group":
+		case "dev", "scope", "brd", "broadcast", "label", "peer", "preferred_lft":
+		case "track_group":
+			if !static {
+				errorf("Unknown configuration entry '%s' for ip address - ignoring", kw)
+				continue
+			}
+		case "-nodad":
+			vip.NoDAD = true
+			continue
+		case "no_track":
+			vip.NoTrack = true
+			continue
+		case "use_vmac":
+			if static {
+				errorf("Unknown configuration entry '%s' for ip address - ignoring", kw)
+			}
+			continue
+		case "home", "mngtmpaddr", "noprefixroute", "autojoin":
+			continue
 		default:
-			// no_track, use_vmac, home, -nodad, mngtmpaddr, noprefixroute,
-			// autojoin and anything newer take no parameter.
+			errorf("Unknown configuration entry '%s' for ip address - ignoring", kw)
 			continue
 		}
 		if i+1 >= len(n.words) {
@@ -217,7 +408,12 @@ func parseVIP(n *node, cfg *parsers.Config) (parsers.VIP, bool) {
 			}
 			vip.Dev = arg
 		case "scope":
-			if !v6 { // keepalived ignores a scope on IPv6 addresses
+			switch n, ok := scopeValue(arg); {
+			case !ok:
+				errorf("Invalid scope '%s' specified for %s - ignoring", arg, raw)
+			case v6 && n != 0:
+				errorf("Cannot specify scope for IPv6 addresses (%s) - ignoring scope", raw)
+			case !v6:
 				vip.Scope = arg
 			}
 		case "brd", "broadcast":
@@ -229,15 +425,44 @@ func parseVIP(n *node, cfg *parsers.Config) (parsers.VIP, bool) {
 				errorf("invalid broadcast %s for %s, keepalived skips this address", arg, raw)
 				return parsers.VIP{}, false
 			}
+			vip.Broadcast = arg
 		case "label":
 			if len(arg) >= 16 { // IFNAMSIZ
 				errorf("address label %s is longer than 15 characters, keepalived skips %s", arg, raw)
 				return parsers.VIP{}, false
 			}
-			if !v6 { // keepalived ignores a label on IPv6 addresses
+			if v6 {
+				errorf("Cannot specify label for IPv6 addresses (%s) - ignoring label", raw)
+			} else {
 				vip.Label = arg
 			}
+		case "peer":
+			peer, err := netip.ParseAddr(arg)
+			switch {
+			case havePeer:
+				errorf("Peer %s - another peer has already been specified", arg)
+			case err != nil || peer.Zone() != "" || peer.Is6() != strings.Contains(arg, ":"):
+				errorf("Invalid peer address %s", arg)
+			case peer.Is6() != v6:
+				errorf("Peer address %s does not match address family", arg)
+			default:
+				if vip.Prefix.Bits() != vip.Prefix.Addr().BitLen() {
+					errorf("Cannot specify address prefix when specifying peer address - ignoring")
+				}
+				// The address is then a point-to-point one: the mask
+				// applies to the peer, the local address is a host.
+				havePeer = true
+				vip.Prefix = netip.PrefixFrom(vip.Prefix.Addr(), vip.Prefix.Addr().BitLen())
+			}
+		case "preferred_lft":
+			if _, err := strconv.ParseUint(arg, 10, 32); err != nil && arg != "forever" {
+				errorf("preferred_lft %s is invalid", arg)
+			}
 		}
+	}
+	if havePeer && vip.Broadcast != "" {
+		errorf("Cannot specify broadcast and peer addresses - ignoring broadcast address")
+		vip.Broadcast = ""
 	}
 	return vip, true
 }

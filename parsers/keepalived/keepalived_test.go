@@ -22,31 +22,83 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 const testdataDir = "../../testdata/parsers/keepalived"
 
-// golden is the JSON shape of a parse result in the golden files.
+// golden is the JSON shape of a parse result in the golden files. Fields
+// beyond the VRRP instances are left out when empty, so that each golden
+// file shows what its config is about.
 type golden struct {
-	Files  []string      `json:"files"`
-	VRRP   []goldenVRRP  `json:"vrrp"`
-	Errors []goldenError `json:"errors"`
+	Files           []string      `json:"files"`
+	NetNamespace    *goldenNamed  `json:"net_namespace,omitempty"`
+	VRRP            []goldenVRRP  `json:"vrrp"`
+	StaticAddresses []goldenVIP   `json:"static_addresses,omitempty"`
+	SyncGroups      []goldenGroup `json:"sync_groups,omitempty"`
+	VirtualServers  []goldenVS    `json:"virtual_servers,omitempty"`
+	VSGroups        []goldenVS    `json:"virtual_server_groups,omitempty"`
+	Errors          []goldenError `json:"errors"`
+}
+
+type goldenNamed struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Name string `json:"name"`
 }
 
 type goldenVRRP struct {
-	File      string      `json:"file"`
-	Line      int         `json:"line"`
-	Name      string      `json:"name"`
-	State     string      `json:"state,omitempty"`
-	Interface string      `json:"interface,omitempty"`
-	Priority  int         `json:"priority,omitempty"`
-	VIPs      []goldenVIP `json:"vips"`
+	File         string       `json:"file"`
+	Line         int          `json:"line"`
+	Name         string       `json:"name"`
+	State        string       `json:"state,omitempty"`
+	Interface    string       `json:"interface,omitempty"`
+	Priority     int          `json:"priority,omitempty"`
+	VRID         int          `json:"virtual_router_id,omitempty"`
+	UnicastSrcIP *goldenAddr  `json:"unicast_src_ip,omitempty"`
+	McastSrcIP   *goldenAddr  `json:"mcast_src_ip,omitempty"`
+	UnicastPeers []goldenAddr `json:"unicast_peers,omitempty"`
+	Conditional  string       `json:"conditional,omitempty"`
+	VIPs         []goldenVIP  `json:"vips"`
 }
 
 type goldenVIP struct {
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Prefix   string `json:"prefix"`
-	Dev      string `json:"dev,omitempty"`
-	Label    string `json:"label,omitempty"`
-	Scope    string `json:"scope,omitempty"`
-	Excluded bool   `json:"excluded,omitempty"`
+	File        string `json:"file"`
+	Line        int    `json:"line"`
+	Prefix      string `json:"prefix"`
+	Dev         string `json:"dev,omitempty"`
+	Label       string `json:"label,omitempty"`
+	Scope       string `json:"scope,omitempty"`
+	Broadcast   string `json:"brd,omitempty"`
+	Excluded    bool   `json:"excluded,omitempty"`
+	NoDAD       bool   `json:"nodad,omitempty"`
+	NoTrack     bool   `json:"no_track,omitempty"`
+	Conditional string `json:"conditional,omitempty"`
+}
+
+type goldenAddr struct {
+	File        string `json:"file"`
+	Line        int    `json:"line"`
+	Addr        string `json:"addr"`
+	Raw         string `json:"raw,omitempty"` // only when it differs from addr
+	Conditional string `json:"conditional,omitempty"`
+}
+
+type goldenGroup struct {
+	File        string   `json:"file"`
+	Line        int      `json:"line"`
+	Name        string   `json:"name"`
+	Instances   []string `json:"instances"`
+	Conditional string   `json:"conditional,omitempty"`
+}
+
+type goldenVS struct {
+	File        string `json:"file"`
+	Line        int    `json:"line"`
+	Raw         string `json:"raw"`
+	Addr        string `json:"addr,omitempty"`
+	Last        string `json:"last,omitempty"` // only for ranges
+	Port        int    `json:"port,omitempty"`
+	Proto       string `json:"proto,omitempty"`
+	FWMark      uint32 `json:"fwmark,omitempty"`
+	Group       string `json:"group,omitempty"`
+	RealServers int    `json:"real_servers,omitempty"`
+	Conditional string `json:"conditional,omitempty"`
 }
 
 type goldenError struct {
@@ -55,19 +107,81 @@ type goldenError struct {
 	Msg  string `json:"msg"`
 }
 
+func toGoldenVIP(a parsers.VIP) goldenVIP {
+	return goldenVIP{File: a.Pos.File, Line: a.Pos.Line, Prefix: a.Prefix.String(), Dev: a.Dev, Label: a.Label, Scope: a.Scope,
+		Broadcast: a.Broadcast, Excluded: a.Excluded, NoDAD: a.NoDAD, NoTrack: a.NoTrack, Conditional: a.Conditional}
+}
+
+func toGoldenAddr(a parsers.VRRPAddr) *goldenAddr {
+	if !a.Addr.IsValid() {
+		return nil
+	}
+	g := &goldenAddr{File: a.Pos.File, Line: a.Pos.Line, Addr: a.Addr.String(), Conditional: a.Conditional}
+	if a.Raw != g.Addr {
+		g.Raw = a.Raw
+	}
+	return g
+}
+
+func toGoldenVS(v parsers.VirtualServer) goldenVS {
+	g := goldenVS{File: v.Pos.File, Line: v.Pos.Line, Raw: v.Raw, Port: v.Port, Proto: string(v.Proto), FWMark: v.FWMark,
+		Group: v.Group, RealServers: v.RealServers, Conditional: v.Conditional}
+	if v.Addr.IsValid() {
+		g.Addr = v.Addr.String()
+	}
+	if v.Last != v.Addr {
+		g.Last = v.Last.String()
+	}
+	return g
+}
+
 func toGolden(cfg *parsers.Config) golden {
 	g := golden{Files: cfg.Files, VRRP: []goldenVRRP{}, Errors: []goldenError{}}
+	if cfg.NetNamespace != "" {
+		g.NetNamespace = &goldenNamed{File: cfg.NetNamespacePos.File, Line: cfg.NetNamespacePos.Line, Name: cfg.NetNamespace}
+	}
 	for _, v := range cfg.VRRP {
-		gv := goldenVRRP{File: v.Pos.File, Line: v.Pos.Line, Name: v.Name, State: v.State, Interface: v.Interface, Priority: v.Priority, VIPs: []goldenVIP{}}
+		gv := goldenVRRP{File: v.Pos.File, Line: v.Pos.Line, Name: v.Name, State: v.State, Interface: v.Interface, Priority: v.Priority,
+			VRID: v.VirtualRouterID, UnicastSrcIP: toGoldenAddr(v.UnicastSrcIP), McastSrcIP: toGoldenAddr(v.McastSrcIP),
+			Conditional: v.Conditional, VIPs: []goldenVIP{}}
+		for _, p := range v.UnicastPeers {
+			gv.UnicastPeers = append(gv.UnicastPeers, *toGoldenAddr(p))
+		}
 		for _, a := range v.VIPs {
-			gv.VIPs = append(gv.VIPs, goldenVIP{File: a.Pos.File, Line: a.Pos.Line, Prefix: a.Prefix.String(), Dev: a.Dev, Label: a.Label, Scope: a.Scope, Excluded: a.Excluded})
+			gv.VIPs = append(gv.VIPs, toGoldenVIP(a))
 		}
 		g.VRRP = append(g.VRRP, gv)
+	}
+	for _, a := range cfg.StaticAddresses {
+		g.StaticAddresses = append(g.StaticAddresses, toGoldenVIP(a))
+	}
+	for _, s := range cfg.SyncGroups {
+		g.SyncGroups = append(g.SyncGroups, goldenGroup{File: s.Pos.File, Line: s.Pos.Line, Name: s.Name, Instances: s.Instances, Conditional: s.Conditional})
+	}
+	for _, v := range cfg.VirtualServers {
+		g.VirtualServers = append(g.VirtualServers, toGoldenVS(v))
+	}
+	for _, v := range cfg.VirtualServerGroups {
+		g.VSGroups = append(g.VSGroups, toGoldenVS(v))
 	}
 	for _, e := range cfg.Errors {
 		g.Errors = append(g.Errors, goldenError{File: e.Pos.File, Line: e.Pos.Line, Msg: e.Msg})
 	}
 	return g
+}
+
+// configIDDirective, as the first line of a golden test config, sets
+// Options.ConfigID for it.
+const configIDDirective = "# config-id: "
+
+// goldenOptions are the parse options for the golden test config conf.
+func goldenOptions(t *testing.T, root, conf string) Options {
+	opts := Options{Root: parsers.Root(root)}
+	first, _, _ := strings.Cut(string(mustRead(t, conf)), "\n")
+	if id, ok := strings.CutPrefix(first, configIDDirective); ok {
+		opts.ConfigID = strings.TrimSpace(id)
+	}
+	return opts
 }
 
 // TestGolden parses every testdata/parsers/keepalived/*.conf as "/NAME"
@@ -85,7 +199,7 @@ func TestGolden(t *testing.T) {
 	for _, conf := range confs {
 		name := filepath.Base(conf)
 		t.Run(name, func(t *testing.T) {
-			cfg, err := Parse("/"+name, Options{Root: parsers.Root(root)})
+			cfg, err := Parse("/"+name, goldenOptions(t, root, conf))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,15 +241,44 @@ func TestParseBytes(t *testing.T) {
 	tests := []struct {
 		name   string
 		conf   string
-		vips   []string // "prefix dev file:line"
+		id     string   // Options.ConfigID
+		vips   []string // "prefix dev file:line", then " if CONDITION" when conditional
 		errors []string // substrings, in order
 	}{
+		{
+			name: "config id decides @id and @^id lines",
+			conf: "vrrp_instance V {\n@lb1 interface a\n@^lb1 interface b\nvirtual_ipaddress {\n@lb1 10.0.0.1\n@^lb1 10.0.0.2\n@lb10 10.0.0.3\n}\n}\n",
+			id:   "lb1",
+			vips: []string{"10.0.0.1/32 a t.conf:5"},
+		},
+		{
+			name: "undecided conditions mark what depends on them, definitions included",
+			conf: "@lb1 $VIP=10.0.0.1\nvrrp_instance V {\ninterface a\nvirtual_ipaddress {\n$VIP\n@^lb2 10.0.0.2\n}\n}\n",
+			vips: []string{"10.0.0.1/32 a t.conf:5 if @lb1 at t.conf:1", "10.0.0.2/32 a t.conf:6 if @^lb2 at t.conf:6"},
+		},
+		{
+			name: "${_INSTANCE} is the config id",
+			conf: "vrrp_instance V {\ninterface ${_INSTANCE}\nvirtual_ipaddress {\n10.0.0.1\n}\n}\n",
+			id:   "lb7",
+			vips: []string{"10.0.0.1/32 lb7 t.conf:4"},
+		},
+		{
+			name: "escaped comment characters and a bang comment",
+			conf: "vrrp_instance V {\ninterface a\\!b ! c\nvirtual_ipaddress {\n10.0.0.1 ! 10.0.0.2\n}\n}\n",
+			vips: []string{"10.0.0.1/32 a!b t.conf:4"},
+		},
+		{
+			name: "what follows a brace is a line of its own, definitions too",
+			conf: "vrrp_instance V { $IF=e9\ninterface $IF\nvirtual_ipaddress { 10.0.0.1 -nodad\n}\n}\n",
+			vips: []string{"10.0.0.1/32 e9 t.conf:3"},
+		},
 		{
 			name: "one-line blocks keep their line",
 			conf: "\n\nvrrp_instance V { interface e0\nvirtual_ipaddress { 10.0.0.1 10.0.0.2/8 }\n}\n",
 			// The address line holds two words; keepalived reads the
 			// second as an unknown option of the first.
-			vips: []string{"10.0.0.1/32 e0 t.conf:4"},
+			vips:   []string{"10.0.0.1/32 e0 t.conf:4"},
+			errors: []string{"t.conf:4: Unknown configuration entry '10.0.0.2/8' for ip address"},
 		},
 		{
 			name: "interface after the addresses",
@@ -203,7 +346,9 @@ func TestParseBytes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			done := make(chan *parsers.Config)
-			go func() { done <- ParseBytes("t.conf", []byte(tt.conf), Options{Root: parsers.Root(t.TempDir())}) }()
+			go func() {
+				done <- ParseBytes("t.conf", []byte(tt.conf), Options{Root: parsers.Root(t.TempDir()), ConfigID: tt.id})
+			}()
 			var cfg *parsers.Config
 			select {
 			case cfg = <-done:
@@ -213,7 +358,11 @@ func TestParseBytes(t *testing.T) {
 			var vips []string
 			for _, v := range cfg.VRRP {
 				for _, a := range v.VIPs {
-					vips = append(vips, a.Prefix.String()+" "+a.Dev+" "+a.Pos.String())
+					vip := a.Prefix.String() + " " + a.Dev + " " + a.Pos.String()
+					if a.Conditional != "" {
+						vip += " if " + a.Conditional
+					}
+					vips = append(vips, vip)
 				}
 			}
 			if strings.Join(vips, "|") != strings.Join(tt.vips, "|") {
@@ -254,7 +403,9 @@ func TestCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var accepted, rejected, files, vrrp, vips int
+	var accepted, rejected, files, vrrp, vips, netns int
+	hostID, _ := os.Hostname()
+	hostID, _, _ = strings.Cut(hostID, ".")
 	section := ""
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -292,6 +443,20 @@ func TestCorpus(t *testing.T) {
 			continue
 		}
 		accepted++
+		// The keepalived that accepted the file decided its conditional
+		// lines with its own config id, the host name; so does this parse.
+		cfg, err = Parse(path, Options{ConfigID: hostID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.NetNamespace != "" {
+			// keepalived --config-test switches to the namespace and
+			// checks nothing after the global settings, so its verdict
+			// says nothing about the rest.
+			netns++
+			t.Logf("%s sets net_namespace %s: keepalived checked only its global settings, %d errors here: %v", file, cfg.NetNamespace, len(cfg.Errors), cfg.Errors)
+			continue
+		}
 		for _, e := range cfg.Errors {
 			t.Errorf("%s is accepted by keepalived, but: %v", file, e)
 		}
@@ -302,7 +467,7 @@ func TestCorpus(t *testing.T) {
 	if accepted == 0 {
 		t.Fatal("no accepted keepalived configs found in SOURCES.md")
 	}
-	t.Logf("corpus: %d accepted configs, %d rejected ones, %d files read, %d vrrp instances, %d VIPs", accepted, rejected, files, vrrp, vips)
+	t.Logf("corpus: %d accepted configs (%d of them in a net_namespace, so not checked by keepalived), %d rejected ones, %d files read, %d vrrp instances, %d VIPs", accepted, netns, rejected, files, vrrp, vips)
 }
 
 // FuzzParse feeds arbitrary bytes to the parser, seeded with the golden
@@ -341,6 +506,29 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("VIP without position or prefix: %+v", a)
 				}
 			}
+			for _, a := range append(v.UnicastPeers, v.UnicastSrcIP, v.McastSrcIP) {
+				if a.Addr.IsValid() && (a.Pos.Line < 1 || a.Raw == "") {
+					t.Fatalf("VRRP address without position or text: %+v", a)
+				}
+			}
+		}
+		for _, a := range cfg.StaticAddresses {
+			if a.Pos.Line < 1 || !a.Prefix.IsValid() {
+				t.Fatalf("static address without position or prefix: %+v", a)
+			}
+		}
+		for _, g := range cfg.SyncGroups {
+			if g.Pos.Line < 1 || g.Name == "" {
+				t.Fatalf("sync group without position or name: %+v", g)
+			}
+		}
+		for _, vs := range append(cfg.VirtualServers, cfg.VirtualServerGroups...) {
+			if vs.Pos.Line < 1 || vs.Raw == "" || vs.Addr.IsValid() != vs.Last.IsValid() || vs.Last.Less(vs.Addr) || vs.Port < 0 || vs.Port > 65535 {
+				t.Fatalf("bad virtual server: %+v", vs)
+			}
+		}
+		if cfg.NetNamespace != "" && cfg.NetNamespacePos.Line < 1 {
+			t.Fatalf("net_namespace without position: %+v", cfg.NetNamespacePos)
 		}
 	})
 }
@@ -366,12 +554,20 @@ func TestKeepalivedAgrees(t *testing.T) {
 	lineRe := regexp.MustCompile(`\((?:[^():]*: )?Line (\d+)\) (.*)`)
 	// include.conf reads /abs.d through the root and cycle.conf makes
 	// keepalived include itself until it runs out of file descriptors.
-	for _, name := range []string{"basic.conf", "errors.conf", "params.conf", "unclosed.conf"} {
+	// netns.conf stands alone: with a net_namespace keepalived checks
+	// nothing but the global settings.
+	for _, name := range []string{"basic.conf", "errors.conf", "params.conf", "unclosed.conf",
+		"addresses.conf", "addr_errors.conf", "netns.conf", "lexical.conf", "include_variants.conf", "conditional-lb1.conf", "conditional-lb2.conf"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(root, name)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, unshare, "-n", bin, "--config-test", "-f", path, "-n", "-l", "-D")
+			opts := goldenOptions(t, root, path)
+			args := []string{"-n", bin, "--config-test", "-f", path, "-n", "-l", "-D"}
+			if opts.ConfigID != "" {
+				args = append(args, "-i", opts.ConfigID)
+			}
+			cmd := exec.CommandContext(ctx, unshare, args...)
 			cmd.Dir = root
 			out, _ := cmd.CombinedOutput() // it exits non-zero on any complaint
 			if ctx.Err() != nil {
@@ -386,7 +582,7 @@ func TestKeepalivedAgrees(t *testing.T) {
 					invalid = append(invalid, n)
 				}
 			}
-			cfg := ParseBytes(path, mustRead(t, path), Options{})
+			cfg := ParseBytes(path, mustRead(t, path), Options{ConfigID: opts.ConfigID})
 			ours := map[int]bool{}
 			for _, e := range cfg.Errors {
 				ours[e.Pos.Line] = true

@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,7 +17,7 @@ import (
 // out of file descriptors), so hitting one is always reported.
 const (
 	maxSeqLen      = 100000  // values one ~SEQ or ~LST may expand to
-	maxSteps       = 1 << 20 // lines processed, generated ones included
+	maxSteps       = 1 << 18 // lines processed, generated ones included: each costs ~400 bytes until the parse ends
 	maxDepth       = 32      // nested expansions of one line
 	maxIncludes    = 32      // nested include files
 	maxLineLen     = 1 << 16 // a line after parameter substitution
@@ -30,6 +31,7 @@ const (
 type line struct {
 	pos   parsers.Pos
 	words []string
+	cond  string // the undecided conditional lines it depends on, if any
 }
 
 // definition is a $NAME=VALUE parameter. A multiline value holds its lines
@@ -37,13 +39,15 @@ type line struct {
 type definition struct {
 	value     string
 	multiline bool
+	cond      string // the undecided conditions of the line that set it
 }
 
 // rawLine is a decommented line waiting for the preprocessor.
 type rawLine struct {
 	text  string
 	pos   parsers.Pos
-	blank bool // empty before decommenting: ends a multiline definition
+	blank bool   // empty before decommenting: ends a multiline definition
+	cond  string // conditions of the line that produced it, for expansions
 }
 
 // preprocessor turns files into logical lines, doing what keepalived's
@@ -59,14 +63,21 @@ type preprocessor struct {
 	lines   []line
 	steps   int
 	stopped bool
+	// configID decides conditional lines; empty keeps them all, each
+	// marked with its condition.
+	configID string
+	// usedCond collects the conditions of the definitions one
+	// substitution used: a line using "$VIP" depends on the conditional
+	// line that defined VIP.
+	usedCond string
 }
 
-func newPreprocessor(root parsers.Root, cfg *parsers.Config) *preprocessor {
-	return &preprocessor{root: root, cfg: cfg, defs: map[string]*definition{}, seen: map[string]bool{}}
+func newPreprocessor(root parsers.Root, cfg *parsers.Config, configID string) *preprocessor {
+	return &preprocessor{root: root, cfg: cfg, defs: map[string]*definition{}, seen: map[string]bool{}, configID: configID}
 }
 
 func (p *preprocessor) errorf(pos parsers.Pos, format string, args ...any) {
-	p.cfg.Errors = append(p.cfg.Errors, parsers.Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	addError(p.cfg, pos, fmt.Sprintf(format, args...))
 }
 
 // step counts work done and stops everything once the budget is spent.
@@ -92,124 +103,197 @@ func (p *preprocessor) readFile(name string, data []byte) {
 	p.reading = append(p.reading, name)
 	defer func() { p.reading = p.reading[:len(p.reading)-1] }()
 
-	var raws []rawLine
-	for i, text := range strings.Split(string(data), "\n") {
-		pos := parsers.Pos{File: name, Line: i + 1}
-		text = strings.TrimRight(text, "\r")
-		if text == "" {
-			raws = append(raws, rawLine{pos: pos, blank: true})
+	// Lines are fed one at a time, never all held: a huge file costs its
+	// own bytes and no more, and reading stops with the step budget.
+	f := feeder{p: p}
+	defer f.end()
+	for n := 1; len(data) > 0 && !p.stopped; n++ {
+		b := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			b, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		pos := parsers.Pos{File: name, Line: n}
+		b = bytes.TrimRight(b, "\r")
+		if len(b) == 0 {
+			f.feed(rawLine{pos: pos, blank: true})
 			continue
 		}
-		if strings.IndexByte(text, 0) >= 0 {
-			p.errorf(pos, "line has embedded NUL characters, keepalived ignores it")
+		if bytes.IndexByte(b, 0) >= 0 {
+			if p.step(pos) {
+				p.errorf(pos, "line has embedded NUL characters, keepalived ignores it")
+			}
 			continue
 		}
-		out, unterminated := decomment(text)
+		if t := bytes.TrimLeft(b, " \t"); len(t) > 0 && (t[0] == '#' || t[0] == '!') {
+			// A comment line: keepalived never sees it, nor does a
+			// multiline definition being collected.
+			continue
+		}
+		out, unterminated := decomment(string(b))
 		if unterminated {
 			p.errorf(pos, "unterminated quote in %q", out)
 		}
-		raws = append(raws, rawLine{text: out, pos: pos})
+		f.feed(rawLine{text: out, pos: pos})
 	}
-	p.processLines(raws, 0)
 }
 
-// processLines runs lines through the preprocessor, collecting the lines of
-// multiline definitions on the way.
+// processLines runs lines through the preprocessor.
 func (p *preprocessor) processLines(raws []rawLine, depth int) {
-	var collecting *definition
+	f := feeder{p: p, depth: depth}
+	defer f.end()
 	for _, r := range raws {
 		if p.stopped {
 			return
 		}
-		if collecting != nil {
-			if r.blank {
-				collecting = nil
-				continue
-			}
-			if r.text == "" {
-				continue // a comment line, which keepalived never sees
-			}
-			text, more := strings.CutSuffix(r.text, "\\")
-			text = strings.TrimRight(text, " \t")
-			if more {
-				text += defLineEnd
-			}
-			if len(text) >= 2 || (text != "" && !more) {
-				collecting.value += text
-			}
-			if !more {
-				collecting = nil
-			}
-			continue
+		f.feed(r)
+	}
+}
+
+// feeder runs raw lines through the preprocessor one at a time, collecting
+// the lines of multiline definitions on the way.
+type feeder struct {
+	p          *preprocessor
+	depth      int
+	collecting *definition
+	value      strings.Builder // the value being collected, without quadratic copies
+}
+
+func (f *feeder) feed(r rawLine) {
+	p := f.p
+	if f.collecting != nil {
+		if r.blank {
+			f.end()
+			return
 		}
 		if r.text == "" {
-			continue
+			return // a comment line, which keepalived never sees
 		}
-		if d := p.processLine(r.text, r.pos, depth); d != nil {
-			collecting = d
+		if !p.step(r.pos) {
+			f.end()
+			return
 		}
+		text, more := strings.CutSuffix(r.text, "\\")
+		text = strings.TrimRight(text, " \t")
+		if more {
+			text += defLineEnd
+		}
+		if len(text) >= 2 || (text != "" && !more) {
+			f.value.WriteString(text)
+		}
+		if !more {
+			f.end()
+		}
+		return
+	}
+	if r.text == "" {
+		return
+	}
+	if d := p.processLine(r.text, r.pos, f.depth, r.cond); d != nil {
+		f.collecting = d
+		f.value.Reset()
+		f.value.WriteString(d.value)
+	}
+}
+
+// end stores the definition being collected, if any.
+func (f *feeder) end() {
+	if f.collecting != nil {
+		f.collecting.value = f.value.String()
+		f.collecting = nil
 	}
 }
 
 // processLine handles one line: a conditional prefix, a definition, a
 // sequence, parameter substitution, then an include or the words. It
 // returns the definition that following lines continue, if the line starts
-// a multiline one.
-func (p *preprocessor) processLine(s string, pos parsers.Pos, depth int) *definition {
+// a multiline one. cond holds the undecided conditions the line already
+// depends on (a sequence or definition expanded on a conditional line).
+//
+// keepalived reads whatever follows a '{' or '}' as a line of its own,
+// with all of the above (so "{ include x" includes x, and a '}' after an
+// include's pattern becomes part of the pattern); processLine does the
+// same, one segment at a time.
+func (p *preprocessor) processLine(s string, pos parsers.Pos, depth int, cond string) *definition {
 	if !p.step(pos) {
 		return nil
 	}
+	for s != "" && !p.stopped {
+		var d *definition
+		s, cond, d = p.processSegment(s, pos, depth, cond)
+		if d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// processSegment processes the start of a line up to its first '{' or
+// '}' (or the whole of it) and returns what is left to process, with the
+// conditions that apply to it.
+//
+// A line costs one step of the budget, whatever its braces; a segment
+// costs one more only when a substitution made it longer, which is what
+// could otherwise go on forever ("{ $A" with A defined as "{ $A").
+func (p *preprocessor) processSegment(s string, pos parsers.Pos, depth int, cond string) (residue, outCond string, d *definition) {
 	if depth > maxDepth {
 		p.errorf(pos, "definitions or sequences nested more than %d deep, lbdoctor skips this line", maxDepth)
-		return nil
+		return "", cond, nil
 	}
 	var rest []rawLine // further lines of an expanded multiline definition
 	for iter := 0; ; iter++ {
 		if iter > maxDepth {
 			p.errorf(pos, "parameter substitution does not settle, lbdoctor skips this line")
-			return nil
+			return "", cond, nil
 		}
 		if s == "" {
 			break
 		}
 		if s[0] == '@' {
-			// The config id is unknown (see the package doc): keep the
-			// line whatever its condition. "@id" alone is dropped, as
-			// keepalived does.
+			// "@id" alone is dropped, as keepalived does.
 			i := strings.IndexAny(s, " \t")
 			if i < 0 {
-				return nil
+				return "", cond, nil
+			}
+			if !p.condition(s[:i], pos, &cond) {
+				return "", cond, nil
 			}
 			s = strings.TrimLeft(s[i:], " \t")
 			if s == "" {
-				return nil
+				return "", cond, nil
 			}
 		}
 		if s[0] == '$' {
-			if d, ok := p.define(s); ok {
+			if d, ok := p.define(s, cond); ok {
 				if d.multiline {
-					return d
+					return "", cond, d
 				}
-				return nil
+				return "", cond, nil
 			}
 		}
 		if strings.HasPrefix(s, "~SEQ") || strings.HasPrefix(s, "~LST") {
-			p.sequence(s, pos, depth)
-			return nil
+			p.sequence(s, pos, depth, cond)
+			return "", cond, nil
 		}
 		if s[0] == '~' || !strings.Contains(s, "$") {
 			break
 		}
+		p.usedCond = ""
 		out, more, changed, ok := p.substitute(s, pos)
 		if !ok {
-			return nil
+			return "", cond, nil
 		}
+		cond = joinCond(cond, p.usedCond)
 		if !changed {
 			break
 		}
+		if len(out) > len(s) && !p.step(pos) {
+			return "", cond, nil
+		}
 		if more != "" {
 			for _, t := range strings.Split(more, defLineEnd) {
-				rest = append(rest, rawLine{text: t, pos: pos})
+				rest = append(rest, rawLine{text: t, pos: pos, cond: cond})
 			}
 		}
 		s, _ = decomment(out)
@@ -218,16 +302,48 @@ func (p *preprocessor) processLine(s string, pos parsers.Pos, depth int) *defini
 		}
 	}
 	if s != "" {
-		p.emit(s, pos)
+		residue = p.emit(s, pos, cond)
 	}
-	if rest != nil {
-		p.processLines(rest, depth+1)
+	if rest == nil {
+		return residue, cond, nil
 	}
-	return nil
+	// keepalived finishes the line before it reads the further lines of
+	// the definition.
+	p.processLine(residue, pos, depth+1, cond)
+	p.processLines(rest, depth+1)
+	return "", cond, nil
+}
+
+// condition decides the conditional prefix word ("@id" or "@^id") of a
+// line at pos: with a config id it says whether keepalived keeps the line;
+// without one the line is kept and the condition added to cond.
+func (p *preprocessor) condition(word string, pos parsers.Pos, cond *string) bool {
+	if p.configID == "" {
+		*cond = joinCond(*cond, word+" at "+pos.String())
+		return true
+	}
+	id, negated := strings.CutPrefix(word[1:], "^")
+	return (id == p.configID) != negated
+}
+
+// joinCond combines the conditions a line depends on.
+func joinCond(a, b string) string {
+	const more = " and more"
+	switch {
+	case a == "" || a == b:
+		return b
+	case b == "" || strings.Contains(a, b) || strings.HasSuffix(a, more):
+		return a
+	case len(a) > 512:
+		// A line built from hundreds of conditional definitions: the
+		// first conditions say enough.
+		return a + more
+	}
+	return a + " and " + b
 }
 
 // define handles "$NAME=VALUE"; ok is false when the line is not one.
-func (p *preprocessor) define(s string) (*definition, bool) {
+func (p *preprocessor) define(s, cond string) (*definition, bool) {
 	if len(s) < 2 || !isNameStart(s[1]) {
 		return nil, false
 	}
@@ -242,7 +358,7 @@ func (p *preprocessor) define(s string) (*definition, bool) {
 		}
 	}
 	value := strings.TrimLeft(s[eq+1:], " \t")
-	d := &definition{}
+	d := &definition{cond: cond}
 	if v, ok := strings.CutSuffix(value, "\\"); ok {
 		d.multiline = true
 		value = strings.TrimRight(v, " \t")
@@ -346,13 +462,15 @@ func scanReference(s string, at int) (name string, end int, params []string, ok 
 // lookup finds a parameter's value: a definition from the configuration,
 // else one of keepalived's predefined ones that can be known without the
 // host (${_PWD}, ${_HASH}, ${_BANG}, ${_RANDOM}, the latter as its minimum
-// so that output stays deterministic). ${_INSTANCE} and ${_ENV} depend on
-// the node and stay as written.
+// so that output stays deterministic), and ${_INSTANCE} when the config id
+// is known. Otherwise ${_INSTANCE} and ${_ENV} depend on the node and stay
+// as written.
 func (p *preprocessor) lookup(name string, params []string, lineEnd bool, pos parsers.Pos) (value string, multiline, ok bool) {
 	if d, found := p.defs[name]; found && len(params) == 0 {
 		if d.multiline && !lineEnd {
 			return "", false, false
 		}
+		p.usedCond = joinCond(p.usedCond, d.cond)
 		return d.value, d.multiline, true
 	}
 	switch name {
@@ -366,6 +484,10 @@ func (p *preprocessor) lookup(name string, params []string, lineEnd bool, pos pa
 				dir = abs
 			}
 			return dir, false, true
+		}
+	case "_INSTANCE":
+		if len(params) == 0 && p.configID != "" {
+			return p.configID, false, true
 		}
 	case "_HASH", "_BANG":
 		if len(params) == 0 {
@@ -390,7 +512,7 @@ func (p *preprocessor) lookup(name string, params []string, lineEnd bool, pos pa
 
 // sequence expands "~SEQ(var, start, step, end) TEXT", "~SEQx(...)" and
 // "~LST(var, v1, v2, ...)" / "~LST({v1, v2}, {a, b}, {c, d}) TEXT".
-func (p *preprocessor) sequence(s string, pos parsers.Pos, depth int) {
+func (p *preprocessor) sequence(s string, pos parsers.Pos, depth int, cond string) {
 	kind := s[:4]
 	open := strings.IndexByte(s, '(')
 	close := strings.IndexByte(s, ')')
@@ -427,7 +549,7 @@ func (p *preprocessor) sequence(s string, pos parsers.Pos, depth int) {
 				v = strconv.FormatInt(n, 16)
 			}
 			p.defs[seq.name] = &definition{value: v}
-			p.processLine(text, pos, depth+1)
+			p.processLine(text, pos, depth+1, cond)
 			n += seq.step
 		}
 		return
@@ -448,7 +570,7 @@ func (p *preprocessor) sequence(s string, pos parsers.Pos, depth int) {
 		for k, v := range vars {
 			p.defs[v] = &definition{value: set[k]}
 		}
-		p.processLine(text, pos, depth+1)
+		p.processLine(text, pos, depth+1, cond)
 	}
 }
 
@@ -563,46 +685,41 @@ func lstValues(body string) ([]string, [][]string, error) {
 	return vars, items[1:], nil
 }
 
-// emit turns a fully processed line into logical lines, or reads the files
-// an include names.
-func (p *preprocessor) emit(s string, pos parsers.Pos) {
+// emit turns a fully processed line into a logical line, or reads the files
+// an include names. It returns what follows the line's first '{' or '}',
+// which keepalived reads as a line of its own.
+func (p *preprocessor) emit(s string, pos parsers.Pos, cond string) (residue string) {
 	if p.include(s, pos) {
-		return
+		return ""
 	}
-	for _, seg := range splitBraces(s) {
-		if words := fields(seg); len(words) > 0 {
-			p.lines = append(p.lines, line{pos: pos, words: words})
-		}
+	seg, residue := cutBrace(s)
+	if words := fields(seg); len(words) > 0 {
+		p.lines = append(p.lines, line{pos: pos, words: words, cond: cond})
 	}
+	return residue
 }
 
-// splitBraces cuts a line before and after every '{' and '}' that is not
-// inside double quotes, as keepalived's read_line does.
-func splitBraces(s string) []string {
-	var out []string
-	for s != "" {
-		if s[0] == '{' || s[0] == '}' {
-			out = append(out, s[:1])
-			s = strings.TrimLeft(s[1:], " \t")
-			continue
-		}
-		i := 0
-		for i < len(s) && s[i] != '{' && s[i] != '}' {
-			if s[i] == '"' {
-				q := strings.IndexByte(s[i+1:], '"')
-				if q < 0 {
-					// An unterminated quote hides any brace after it.
-					i = len(s)
-					break
-				}
-				i += q + 1
-			}
-			i++
-		}
-		out = append(out, strings.TrimRight(s[:i], " \t"))
-		s = s[i:]
+// cutBrace cuts a line at its first '{' or '}' that is not inside double
+// quotes, as keepalived's read_line does: a brace that starts the line is
+// a line of its own, any other one starts the residue.
+func cutBrace(s string) (seg, residue string) {
+	if s[0] == '{' || s[0] == '}' {
+		return s[:1], strings.TrimLeft(s[1:], " \t")
 	}
-	return out
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			q := strings.IndexByte(s[i+1:], '"')
+			if q < 0 {
+				// An unterminated quote hides any brace after it.
+				return s, ""
+			}
+			i += q + 1
+		case '{', '}':
+			return strings.TrimRight(s[:i], " \t"), s[i:]
+		}
+	}
+	return s, ""
 }
 
 // fields splits a line into words; double quotes group words and are
@@ -693,8 +810,13 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 		return false
 	}
 	pattern = strings.TrimSpace(pattern)
+	// What each variant makes fatal, as keepalived's include_t flags:
+	// missing files (m), wildcards matching nothing (w), some of a {a,b}
+	// alternative missing (b), all of them (a); all but plain "include"
+	// also unreadable files (r).
 	checkMatch := variant == 'm' || variant == 'w' || variant == 'a'
 	checkWildcard := variant == 'w' || variant == 'a'
+	checkBrace := variant == 'b' || variant == 'a'
 	checkReadable := variant != 0
 	if pattern == "" {
 		return true
@@ -705,6 +827,10 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 	}
 	dir := filepath.Dir(pos.File)
 	var matches []string
+	// keepalived's glob counts the files and directories it could not
+	// find (missing) apart from wildcards that matched nothing in a
+	// directory that exists (unmatched).
+	missing, unmatched := false, false
 	for _, alt := range expandBraces(pattern) {
 		if !filepath.IsAbs(alt) {
 			alt = filepath.Join(dir, alt)
@@ -715,12 +841,30 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 			continue
 		}
 		if len(m) == 0 {
-			wild := strings.ContainsAny(alt, "*?[")
-			if (wild && checkWildcard) || (!wild && checkMatch) {
-				p.errorf(pos, "no config files matched '%s'", pattern)
+			if d := filepath.Dir(alt); strings.ContainsAny(alt, "*?[") && (strings.ContainsAny(d, "*?[") || p.isDir(d)) {
+				unmatched = true
+			} else {
+				missing = true
 			}
 		}
 		matches = append(matches, m...)
+	}
+	brace := len(expandBraces(pattern)) > 1
+	switch {
+	case len(matches) == 0 && missing:
+		if (brace && checkBrace) || (!brace && checkMatch) {
+			p.errorf(pos, "Config files missing '%s'.", pattern)
+		}
+		return true
+	case len(matches) == 0 && unmatched:
+		if checkWildcard {
+			p.errorf(pos, "No config files matched '%s'.", pattern)
+		}
+		return true
+	case missing && checkBrace:
+		// keepalived then reads none of the files that do exist.
+		p.errorf(pos, "Some config files missing: \"%s\", keepalived reads none of them", pattern)
+		return true
 	}
 	for _, m := range matches {
 		if p.stopped {
@@ -738,16 +882,26 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 			}
 			continue
 		}
-		data, err := p.root.ReadFile(m)
+		data, err := readConfig(p.root, m)
 		if err != nil {
 			if checkReadable || !errors.Is(err, fs.ErrNotExist) {
-				p.errorf(pos, "cannot read included file: %v", err)
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err // the path is in the message already
+				}
+				p.errorf(pos, "cannot read included file %s: %v", m, err)
 			}
 			continue
 		}
 		p.readFile(m, data)
 	}
 	return true
+}
+
+// isDir says whether name is a directory below the root.
+func (p *preprocessor) isDir(name string) bool {
+	fi, err := p.root.Stat(name)
+	return err == nil && fi.IsDir()
 }
 
 func (p *preprocessor) isReading(name string) bool {
