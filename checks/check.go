@@ -174,6 +174,7 @@ type Pass struct {
 	Check *Check
 	*Input
 	findings *[]Finding
+	rc       *runCache // the indexes of the Run, shared by its passes
 }
 
 // Report records a finding; the check's ID and default severity fill in
@@ -224,7 +225,8 @@ type VIP struct {
 func (in *Input) VIPs() []VIP {
 	var vips []VIP
 	for _, s := range in.Services {
-		if s.Config == nil {
+		// keepalived in another namespace adds its VIPs there (LBD504).
+		if s.Config == nil || s.Config.NetNamespace != "" {
 			continue
 		}
 		for i := range s.Config.VRRP {

@@ -44,7 +44,7 @@ Example that fires on a host without 10.0.0.100:
 			if _, isVIP := p.VIPFor(l.Addr); isVIP {
 				continue
 			}
-			why := addressUnavailable(p.Host, l)
+			why := addressUnavailable(p.hostFor(l.Addr), l)
 			// With --probe the kernel's own answer decides; LBD104 tells
 			// when it differs from the model.
 			if errno, probed := p.Probed(l); probed {

@@ -26,7 +26,7 @@ probe cannot tell what happens after a failover or a reboot.`,
 			if !probed {
 				continue
 			}
-			model := addressUnavailable(p.Host, l)
+			model := addressUnavailable(p.hostFor(l.Addr), l)
 			switch {
 			case errno == "" && model != "":
 				p.Report(Finding{

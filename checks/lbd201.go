@@ -34,17 +34,26 @@ Example that fires while another program listens on 0.0.0.0:8080:
 
     server { listen 10.0.0.5:8080; }`,
 	Run: func(p *Pass) error {
+		// The first socket in order that clashes with l, found through the
+		// index of sockets by port and address (cache.go).
+		index := p.socketClashes()
 		for _, l := range p.Listeners() {
 			if !opensIPSocket(l) {
 				continue
 			}
-			for _, s := range p.Host.Sockets {
-				if s.Proto != string(l.Proto) || s.Port != l.Port || s.Command == l.Service {
-					continue
+			sl := listenerSocket(p.Host, l)
+			j, ok := index.first(sl, false, func(j int) verdict {
+				s := p.Host.Sockets[j]
+				switch {
+				case s.Command == l.Service:
+					return skipRun
+				case s.Proto != string(l.Proto) || s.Port != l.Port || !sl.clashes(index.socks[j]):
+					return next
 				}
-				if !listenerSocket(p.Host, l).clashes(hostSocket(s)) {
-					continue
-				}
+				return found
+			})
+			if ok {
+				s := p.Host.Sockets[j]
 				short, full := DaemonError(l, "EADDRINUSE")
 				owner := "another process"
 				switch {
@@ -65,7 +74,6 @@ Example that fires while another program listens on 0.0.0.0:8080:
 					Fix:         []string{fmt.Sprintf("ss %s 'sport = :%d'", flag, s.Port)},
 					Errno:       "EADDRINUSE",
 				})
-				break
 			}
 		}
 		return nil

@@ -40,18 +40,26 @@ and haproxy.cfg:
     frontend web
         bind 10.0.0.5:80`,
 	Run: func(p *Pass) error {
-		ls := p.Listeners()
+		// The first listener in order that clashes with a, found through
+		// the index of listeners by port and address (cache.go).
+		ls, index := p.listenerClashes()
 		for i, a := range ls {
 			if !opensIPSocket(a) {
 				continue
 			}
-			for j, b := range ls {
-				if i == j || !opensIPSocket(b) || sameSocket(a, b) || exclusive(a, b) || (a.ReusePort && b.ReusePort) {
-					continue
+			sa := index.socks[i]
+			j, ok := index.first(sa, false, func(j int) verdict {
+				b := ls[j]
+				switch {
+				case sameSocket(a, b):
+					return skipRun
+				case i == j || exclusive(a, b) || (a.ReusePort && b.ReusePort) || !sa.clashes(index.socks[j]):
+					return next
 				}
-				if !listenerSocket(p.Host, a).clashes(listenerSocket(p.Host, b)) {
-					continue
-				}
+				return found
+			})
+			if ok {
+				b := ls[j]
 				short, full := DaemonError(a, "EADDRINUSE")
 				p.Report(Finding{
 					Listener:    a,
@@ -61,7 +69,6 @@ and haproxy.cfg:
 					Fix:         []string{fmt.Sprintf("move %s or %s to another port or address", a.Pos, b.Pos)},
 					Errno:       "EADDRINUSE",
 				})
-				break
 			}
 		}
 		return nil

@@ -29,25 +29,33 @@ Example:
     frontend b
         bind :80`,
 	Run: func(p *Pass) error {
-		ls := p.Listeners()
+		// The first listener in order on exactly a's socket, found through
+		// the index of listeners by port and address (cache.go).
+		ls, index := p.listenerClashes()
 		for i, a := range ls {
 			if !opensIPSocket(a) || !a.ReusePort {
 				continue
 			}
-			for j, b := range ls {
-				if i == j || !opensIPSocket(b) || !b.ReusePort || sameSocket(a, b) || exclusive(a, b) {
-					continue
+			j, ok := index.first(index.socks[i], true, func(j int) verdict {
+				b := ls[j]
+				switch {
+				case sameSocket(a, b):
+					return skipRun
+				case i == j || !b.ReusePort || exclusive(a, b):
+					return next
+				case a.Proto != b.Proto || a.Port != b.Port || a.Addr.WithZone("") != b.Addr.WithZone(""):
+					return next
 				}
-				if a.Proto != b.Proto || a.Port != b.Port || a.Addr.WithZone("") != b.Addr.WithZone("") {
-					continue
-				}
+				return found
+			})
+			if ok {
+				b := ls[j]
 				p.Report(Finding{
 					Listener: a,
 					Message:  fmt.Sprintf("%s shares %s/%s with %s (%s) at %s: the kernel splits connections between them at random", a.Service, a.Socket(), a.Proto, b.Service, b.Context, b.Pos),
 					Why:      "both sockets set SO_REUSEPORT, so both bind and each receives a random share of new connections",
 					Fix:      []string{fmt.Sprintf("give %s or %s its own address or port", a.Pos, b.Pos)},
 				})
-				break
 			}
 		}
 		return nil

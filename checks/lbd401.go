@@ -58,12 +58,12 @@ and nginx.conf:
 			if !ok {
 				continue
 			}
-			absent := p.Host.WithoutAddress(l.Addr)
+			absent := p.hostWithout(l.Addr)
 			why := addressUnavailable(absent, l)
 			if why == "" {
 				continue // binds without the VIP: nonlocal bind or transparent
 			}
-			present, _ := p.Host.IsLocal(l.Addr)
+			present, _ := p.hostFor(l.Addr).IsLocal(l.Addr)
 			fix, persist := nonlocalFix(l)
 			f := Finding{
 				Listener: l,

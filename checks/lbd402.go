@@ -36,9 +36,9 @@ func needsNonlocal(p *Pass, l *parsers.Listener) bool {
 	if !opensIPSocket(l) || l.Addr.IsUnspecified() || l.Transparent {
 		return false
 	}
-	h := p.Host
+	h := p.hostFor(l.Addr)
 	if _, isVIP := p.VIPFor(l.Addr); isVIP {
-		h = h.WithoutAddress(l.Addr)
+		h = p.hostWithout(l.Addr)
 	}
 	local, _ := h.IsLocal(l.Addr)
 	return !local

@@ -21,6 +21,10 @@ func All() []*Check {
 		LBD402,
 		LBD403,
 		LBD404,
+		LBD501,
+		LBD502,
+		LBD503,
+		LBD504,
 	}
 }
 

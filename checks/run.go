@@ -74,12 +74,13 @@ func (r *Result) Worst() Severity {
 func Run(in *Input, cs []*Check) (*Result, error) {
 	var findings []Finding
 	reportUnused := false
+	rc := &runCache{in: in}
 	for _, c := range cs {
 		if c.Run == nil {
 			reportUnused = reportUnused || c == LBD003
 			continue
 		}
-		p := &Pass{Check: c, Input: in, findings: &findings}
+		p := &Pass{Check: c, Input: in, findings: &findings, rc: rc}
 		if err := c.Run(p); err != nil {
 			return nil, fmt.Errorf("check %s: %w", c.ID, err)
 		}
@@ -93,8 +94,16 @@ func Run(in *Input, cs []*Check) (*Result, error) {
 	sortFindings(findings)
 	sortFindings(ignored)
 	r := &Result{Input: in, Findings: findings, Ignored: ignored}
+	// Each listener's bind failures, in the order of findings: one pass
+	// over the findings instead of one per listener.
+	byListener := map[*parsers.Listener][]*Finding{}
+	for i := range findings {
+		if f := &findings[i]; f.Listener != nil && f.Errno != "" {
+			byListener[f.Listener] = append(byListener[f.Listener], f)
+		}
+	}
 	for _, s := range in.Services {
-		r.Services = append(r.Services, serviceResult(s, findings))
+		r.Services = append(r.Services, serviceResult(s, findings, byListener))
 	}
 	return r, nil
 }
@@ -115,7 +124,7 @@ func sortFindings(findings []Finding) {
 	})
 }
 
-func serviceResult(s Service, findings []Finding) ServiceResult {
+func serviceResult(s Service, findings []Finding, byListener map[*parsers.Listener][]*Finding) ServiceResult {
 	sr := ServiceResult{Name: s.Name, Path: s.Path, Status: StatusOK}
 	if s.Config == nil {
 		sr.Status = StatusNotFound
@@ -124,10 +133,7 @@ func serviceResult(s Service, findings []Finding) ServiceResult {
 	for i := range s.Config.Listeners {
 		l := &s.Config.Listeners[i]
 		lr := ListenerResult{Listener: l, Status: StatusOK}
-		for _, f := range findings {
-			if f.Listener != l || f.Errno == "" {
-				continue
-			}
+		for _, f := range byListener[l] {
 			switch {
 			case f.Severity == Error:
 				lr.Status, lr.Errno, lr.Finding = StatusFail, f.Errno, f.ID
