@@ -47,6 +47,7 @@ type checkFlags struct {
 	quiet, showIgnored, probe  bool
 	envFiles                   listFlag
 	haproxyVersion             string
+	keepalivedID               string
 	severity                   map[string]checks.Severity
 	suppress                   []checks.Suppression
 }
@@ -101,6 +102,7 @@ func addServiceFlags(fl *flag.FlagSet, f *checkFlags) {
 	fl.Var(&f.keepalived, "keepalived", "a keepalived config `PATH`")
 	fl.StringVar(&f.root, "root", "", "read the configuration as if `DIR` were /")
 	fl.Var(&f.envFiles, "env", "HAProxy's environment: a `FILE` of KEY=value lines, as systemd's EnvironmentFile= (repeatable; after /etc/default/haproxy and /etc/sysconfig/haproxy)")
+	fl.StringVar(&f.keepalivedID, "keepalived-id", "", "keepalived's config `ID` for @ID conditional lines (default: the judged host's name up to the first dot)")
 	fl.StringVar(&f.haproxyVersion, "haproxy-version", "", "the HAProxy `VERSION` that will read the config, for .if version_atleast() (default: the installed haproxy's, when judging this machine)")
 }
 
@@ -333,8 +335,13 @@ func loadServices(f checkFlags, root parsers.Root, hostname string) ([]checks.Se
 		cfg.Errors = append(cfg.Errors, envErrs...)
 		return cfg, nil
 	}
+	// keepalived's config id defaults to the host name without its domain.
+	id := f.keepalivedID
+	if id == "" {
+		id, _, _ = strings.Cut(hostname, ".")
+	}
 	parseKeepalived := func(p string) (*parsers.Config, error) {
-		return keepalived.Parse(p, keepalived.Options{Root: root})
+		return keepalived.Parse(p, keepalived.Options{Root: root, ConfigID: id})
 	}
 
 	var services []checks.Service
