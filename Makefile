@@ -5,7 +5,8 @@ BIN     ?= bin/lbdoctor
 DAEMONS := nginx haproxy keepalived ip
 PKGS    := nginx-light libnginx-mod-stream haproxy keepalived iproute2
 
-.PHONY: all build demo test deps lint fuzz clean
+.PHONY: all build demo test deps corpus lint fuzz clean
+CORPUS  ?= $(abspath $(or $(LBDOCTOR_CORPUS),../shared/corpus))
 
 all: build
 
@@ -38,11 +39,21 @@ deps:
 	  echo "*** WARNING: not root: the tests that build hosts in network namespaces will SKIP (go test -v shows which)."; \
 	fi
 
-test: deps
+# corpus proves the parsers on configurations nobody here wrote: golden
+# listings reviewed by hand (testdata/corpus, REVIEW.md) and, as root, the
+# real nginx and HAProxy in throw-away network namespaces. Without the
+# corpus it skips, loudly.
+corpus:
+	@mkdir -p bin; test -f $(CORPUS)/SOURCES.md || echo "*** WARNING: no real-world corpus at $(CORPUS) (set LBDOCTOR_CORPUS): the corpus tests SKIP"
+	@LBDOCTOR_CORPUS=$(CORPUS) $(GO) test -count=1 -v ./parsers/corpus > bin/corpus.log 2>&1; status=$$?; \
+	 grep -E -- '^(ok|FAIL)|--- (FAIL|SKIP)|configs \(|configurations run|DISAGREE|not comparable' bin/corpus.log; \
+	 echo "(full log: bin/corpus.log)"; exit $$status
+
+test: deps corpus
 	@test -z "$$(gofmt -l cmd checks parsers report)" || { echo "gofmt needed:"; gofmt -l cmd checks parsers report; exit 1; }
 	$(GO) vet ./...
 	@mkdir -p bin; \
-	 $(GO) test -count=1 -v ./... 2>&1 | tee bin/test.log | grep -E '^(ok|FAIL|panic)|--- FAIL' ; status=$${PIPESTATUS[0]}; \
+	 LBDOCTOR_CORPUS=$(CORPUS) $(GO) test -count=1 -v $$($(GO) list ./... | grep -v /parsers/corpus) 2>&1 | tee bin/test.log | grep -E '^(ok|FAIL|panic)|--- FAIL' ; status=$${PIPESTATUS[0]}; \
 	 skips=$$(grep -E -- '--- SKIP' bin/test.log); \
 	 if [ -n "$$skips" ]; then echo "*** SKIPPED tests (reasons in bin/test.log):"; echo "$$skips"; fi; \
 	 echo "passed: $$(grep -c -- '--- PASS' bin/test.log), failed: $$(grep -c -- '--- FAIL' bin/test.log), skipped: $$(grep -c -- '--- SKIP' bin/test.log) (full log: bin/test.log)"; \

@@ -7,6 +7,7 @@ func All() []*Check {
 		LBD001,
 		LBD002,
 		LBD003,
+		LBD004,
 		LBD101,
 		LBD102,
 		LBD103,

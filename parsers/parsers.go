@@ -250,6 +250,9 @@ type Config struct {
 	Listeners []Listener
 	VRRP      []VRRPInstance
 	Errors    []Error
+	// Warnings are lines the daemon accepts but ignores in a way that
+	// changes what it listens on (LBD004).
+	Warnings []Error
 	// StaticAddresses are keepalived's static_ipaddress entries: addresses
 	// it adds at start-up whatever the VRRP role. Dev is empty when the
 	// entry names none (keepalived then uses the default route's

@@ -329,6 +329,9 @@ func listing(e entry, s staged, cfg *parsers.Config) string {
 			b.WriteString("\n")
 		}
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(&b, "%s  warning  %s\n", pos(w.Pos), s.clean(w.Msg))
+	}
 	for _, er := range cfg.Errors {
 		fmt.Fprintf(&b, "%s  error  %s\n", pos(er.Pos), s.clean(er.Msg))
 	}

@@ -427,6 +427,14 @@ func (p *parser) handleLine(file string, lineno int, line string, sec *section, 
 	if sectionKinds[args[0]] {
 		p.endSection(sec)
 		p.beginSection(sec, args)
+		// HAProxy 1.x took addresses on the section line; 2.x says so and
+		// starts anyway, the proxy listening nowhere.
+		if (args[0] == "frontend" || args[0] == "listen") && arg(args, 2) != "" && arg(args, 2) != "from" {
+			p.cfg.Warnings = append(p.cfg.Warnings, parsers.Error{
+				Pos: parsers.Pos{File: file, Line: lineno},
+				Msg: fmt.Sprintf("%s %s: HAProxy ignores the address %s on the section line (\"please use the 'bind' keyword for listening addresses\"): this proxy listens nowhere", args[0], arg(args, 1), arg(args, 2)),
+			})
+		}
 		return true
 	}
 	switch sec.kind {

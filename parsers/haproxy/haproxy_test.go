@@ -26,6 +26,7 @@ type golden struct {
 	Files     []string         `json:"files"`
 	Listeners []goldenListener `json:"listeners"`
 	Errors    []goldenError    `json:"errors"`
+	Warnings  []goldenError    `json:"warnings,omitempty"`
 }
 
 type goldenListener struct {
@@ -74,6 +75,9 @@ func toGolden(c *parsers.Config) golden {
 			gl.UnixMode = fmt.Sprintf("%o", uint32(l.UnixMode))
 		}
 		g.Listeners = append(g.Listeners, gl)
+	}
+	for _, e := range c.Warnings {
+		g.Warnings = append(g.Warnings, goldenError{Pos: e.Pos, Msg: e.Msg})
 	}
 	for _, e := range c.Errors {
 		g.Errors = append(g.Errors, goldenError{Pos: e.Pos, Msg: e.Msg})
