@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
 // LBD201 finds listeners whose port another process already holds.
@@ -24,7 +25,11 @@ when their addresses are equal, when either is the wildcard of that family
 dual-stack [::] socket (IPV6_V6ONLY off: nginx "ipv6only=off", HAProxy
 "v4v6", or HAProxy's default when net.ipv6.bindv6only is 0) and the other is
 any IPv4 address. A running copy of the same daemon is not counted: a reload
-reuses its sockets.
+reuses its sockets. Nor is a socket that lets the daemon share the port:
+both with SO_REUSEPORT under the same user, or, for UDP, the other socket
+with SO_REUSEADDR (nginx and HAProxy set it on every listener). lbdoctor
+reads those options from the owner's descriptor (pidfd_getfd, as root);
+when it cannot, it assumes no sharing.
 
 Fix: find the owner and stop it, or move one of the two listeners:
 
@@ -48,6 +53,8 @@ Example that fires while another program listens on 0.0.0.0:8080:
 				case s.Command == l.Service:
 					return skipRun
 				case s.Proto != string(l.Proto) || s.Port != l.Port || !sl.clashes(index.socks[j]):
+					return next
+				case mayShare(l, s):
 					return next
 				}
 				return found
@@ -78,4 +85,16 @@ Example that fires while another program listens on 0.0.0.0:8080:
 		}
 		return nil
 	},
+}
+
+// mayShare reports whether the kernel lets l bind beside the existing
+// socket s although their addresses overlap: both set SO_REUSEPORT under
+// the same user (the daemons bind as root), or, for UDP, both set
+// SO_REUSEADDR, as nginx and HAProxy do on every listener. Unknown
+// options (no owner visible) share nothing.
+func mayShare(l *parsers.Listener, s host.Socket) bool {
+	if l.ReusePort && s.ReusePort != nil && *s.ReusePort && s.UID == 0 {
+		return true
+	}
+	return l.Proto == parsers.UDP && s.ReuseAddr != nil && *s.ReuseAddr
 }

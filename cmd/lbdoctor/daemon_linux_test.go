@@ -360,12 +360,11 @@ func daemonCases() []daemonCase {
 			holder: "udp4 10.0.0.5:8080", addr: "10.0.0.5", port: 8080, proto: "udp",
 			wantStderr: inUse8080, wantFinding: "LBD201"},
 		// UDP sockets that both set SO_REUSEADDR share a port (nginx sets it
-		// on every listening socket), and sock_diag does not say whether
-		// the holder did.
+		// on every listening socket); sock_diag does not say whether the
+		// holder did, so lbdoctor reads it from the holder's descriptor.
 		{name: "nginx/udp-beside-reuseaddr-udp-holder", daemon: "nginx", stream: []string{"10.0.0.5:8080 udp"},
 			holder: "udp4+reuseaddr 10.0.0.5:8080", addr: "10.0.0.5", port: 8080, proto: "udp",
-			wantBound: true, socket: "10.0.0.5:8080",
-			knownBug: "LBD201 says EADDRINUSE for a UDP listen beside a UDP socket with SO_REUSEADDR, but nginx sets SO_REUSEADDR too and the kernel lets both bind a UDP port (no LISTEN state); sock_diag does not report SO_REUSEADDR"},
+			wantBound: true, socket: "10.0.0.5:8080"},
 		// Two HAProxy frontends on one address both start (SO_REUSEPORT):
 		// LBD203, a warning.
 		{name: "haproxy/two-frontends-same-port", daemon: "haproxy", listens: []string{"10.0.0.5:8080"},

@@ -112,6 +112,11 @@ type Socket struct {
 	// PID and Command name the owner, when /proc lets us see it.
 	PID     int    `yaml:"pid,omitempty"`
 	Command string `yaml:"command,omitempty"`
+	// ReuseAddr and ReusePort are the owner's SO_REUSEADDR and
+	// SO_REUSEPORT, which decide whether another socket may share the
+	// port; nil when they could not be read.
+	ReuseAddr *bool `yaml:"reuseaddr,omitempty"`
+	ReusePort *bool `yaml:"reuseport,omitempty"`
 }
 
 // Sysctl names the checks read.

@@ -404,7 +404,15 @@ func TestGatherNetns(t *testing.T) {
 		if s.PID != pid || s.Command != command {
 			t.Errorf("socket %s %s:%d owned by %d %q, want %d %q", s.Proto, s.Address, s.Port, s.PID, s.Command, pid, command)
 		}
+		// Go's listeners set SO_REUSEADDR on TCP only, SO_REUSEPORT never;
+		// the options come from the owner's own descriptor.
+		if s.ReuseAddr == nil || s.ReusePort == nil {
+			t.Errorf("socket %s %s:%d: SO_REUSEADDR/SO_REUSEPORT not read", s.Proto, s.Address, s.Port)
+		} else if *s.ReuseAddr != (s.Proto == "tcp") || *s.ReusePort {
+			t.Errorf("socket %s %s:%d: reuseaddr=%t reuseport=%t, want %t false", s.Proto, s.Address, s.Port, *s.ReuseAddr, *s.ReusePort, s.Proto == "tcp")
+		}
 		s.Inode, s.PID, s.Command, s.UID = 0, 0, "", 0
+		s.ReuseAddr, s.ReusePort = nil, nil
 		got = append(got, s)
 	}
 	if !slices.Equal(got, want) {

@@ -39,9 +39,11 @@ func findOwners(proc string, socks []Socket) {
 		}
 		comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
 		command := strings.TrimRight(string(comm), "\n")
-		for _, ino := range found {
+		for ino, fd := range found {
+			addr, port := sockOpts(pid, fd)
 			for _, i := range want[ino] {
 				socks[i].PID, socks[i].Command = pid, command
+				socks[i].ReuseAddr, socks[i].ReusePort = addr, port
 			}
 			delete(want, ino)
 		}
@@ -70,8 +72,9 @@ func listPIDs(proc string) []int {
 }
 
 // scanFDs returns the inodes of want that the descriptors in fdDir point
-// to. link is scratch space for readlinkat.
-func scanFDs(fdDir string, want map[uint64][]int, link []byte) []uint64 {
+// to, each with the first descriptor found for it. link is scratch space
+// for readlinkat.
+func scanFDs(fdDir string, want map[uint64][]int, link []byte) map[uint64]int {
 	d, err := os.Open(fdDir)
 	if err != nil {
 		return nil
@@ -86,7 +89,7 @@ func scanFDs(fdDir string, want map[uint64][]int, link []byte) []uint64 {
 	}
 	slices.Sort(fds)
 	dirfd := int(d.Fd())
-	var found []uint64
+	found := map[uint64]int{}
 	for _, fd := range fds {
 		n, err := unix.Readlinkat(dirfd, strconv.Itoa(fd), link)
 		if err != nil {
@@ -96,8 +99,10 @@ func scanFDs(fdDir string, want map[uint64][]int, link []byte) []uint64 {
 		if !ok {
 			continue
 		}
-		if _, ok := want[ino]; ok && !slices.Contains(found, ino) {
-			found = append(found, ino)
+		if _, ok := want[ino]; ok {
+			if _, dup := found[ino]; !dup {
+				found[ino] = fd
+			}
 			if len(found) == len(want) {
 				break
 			}
@@ -114,4 +119,31 @@ func socketInode(l []byte) (uint64, bool) {
 	}
 	ino, err := strconv.ParseUint(string(rest[:len(rest)-1]), 10, 64)
 	return ino, err == nil
+}
+
+// sockOpts reads SO_REUSEADDR and SO_REUSEPORT of descriptor fd of process
+// pid, which decide whether a daemon may share the port with it: sock_diag
+// does not report them. pidfd_getfd(2) lends us a copy of the descriptor
+// (it needs the same rights as ptrace, so root), which only getsockopt(2)
+// reads before it is closed. nil means unknown.
+func sockOpts(pid, fd int) (reuseAddr, reusePort *bool) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, nil
+	}
+	defer unix.Close(pidfd)
+	dup, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return nil, nil
+	}
+	defer unix.Close(dup)
+	get := func(opt int) *bool {
+		v, err := unix.GetsockoptInt(dup, unix.SOL_SOCKET, opt)
+		if err != nil {
+			return nil
+		}
+		b := v != 0
+		return &b
+	}
+	return get(unix.SO_REUSEADDR), get(unix.SO_REUSEPORT)
 }
