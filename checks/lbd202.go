@@ -55,6 +55,8 @@ and haproxy.cfg:
 					return skipRun
 				case i == j || exclusive(a, b) || (a.ReusePort && b.ReusePort) || !sa.clashes(index.socks[j]):
 					return next
+				case bindsFirst(a, b):
+					return next
 				}
 				return found
 			})
@@ -81,4 +83,12 @@ and haproxy.cfg:
 func sameSocket(a, b *parsers.Listener) bool {
 	return a.Service == "nginx" && b.Service == "nginx" && a.Context == b.Context &&
 		a.Proto == b.Proto && a.Addr == b.Addr && a.Port == b.Port
+}
+
+// bindsFirst reports whether a binds before b within one nginx context,
+// where the specific addresses come first (ngx_http_optimize_servers sorts
+// them so): then only b's bind() fails and is worth quoting.
+func bindsFirst(a, b *parsers.Listener) bool {
+	return a.Service == "nginx" && b.Service == "nginx" && a.Context == b.Context &&
+		!a.Addr.IsUnspecified() && b.Addr.IsUnspecified()
 }
