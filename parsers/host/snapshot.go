@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 
@@ -25,7 +26,10 @@ const snapshotHeader = "# lbdoctor host snapshot: judge configs against it with 
 // Load reads a snapshot file written by Write (or by hand). Unknown fields,
 // wrong types and malformed addresses are errors naming the file and line.
 func Load(path string) (*Facts, error) {
-	fh, err := os.Open(path)
+	// O_NONBLOCK: a named pipe nobody writes to would block open(2)
+	// forever; opened this way it reads as empty. Pipes with a writer
+	// (--host /dev/stdin) and regular files read as usual.
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("load host snapshot: %w", err)
 	}
