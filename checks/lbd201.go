@@ -62,12 +62,9 @@ Example that fires while another program listens on 0.0.0.0:8080:
 			if ok {
 				s := p.Host.Sockets[j]
 				short, full := DaemonError(l, "EADDRINUSE")
-				owner := "another process"
-				switch {
-				case s.PID != 0:
+				owner := fmt.Sprintf("a process of uid %d (run as root to name it)", s.UID)
+				if s.PID != 0 {
 					owner = fmt.Sprintf("%s (pid %d)", s.Command, s.PID)
-				case s.UID != 0:
-					owner = fmt.Sprintf("a process of uid %d", s.UID)
 				}
 				flag := "-ltnp"
 				if s.Proto == "udp" {

@@ -29,18 +29,18 @@ func github(w io.Writer, r *checks.Result, label bool) error {
 		case checks.Info:
 			level = "notice"
 		}
-		msg := clean(f.Message) // the runner log renders ANSI escapes
+		msg := Clean(f.Message) // the runner log renders ANSI escapes
 		if label {
-			msg = "[" + clean(r.Input.Host.Hostname) + "] " + msg
+			msg = "[" + Clean(r.Input.Host.Hostname) + "] " + msg
 		}
 		if f.Why != "" {
-			msg += "\n" + clean(f.Why)
+			msg += "\n" + Clean(f.Why)
 		}
 		for _, c := range f.Fix {
-			msg += "\nfix: " + clean(c)
+			msg += "\nfix: " + Clean(c)
 		}
 		if _, err := fmt.Fprintf(w, "::%s file=%s,line=%d,title=%s::%s\n", level,
-			ghProperty(clean(f.Pos.File)), f.Pos.Line, ghProperty(f.ID+" "+checkTitle(f.ID)), ghData(msg)); err != nil {
+			ghProperty(Clean(f.Pos.File)), f.Pos.Line, ghProperty(f.ID+" "+checkTitle(f.ID)), ghData(msg)); err != nil {
 			return err
 		}
 	}

@@ -27,7 +27,7 @@ func Text(w io.Writer, r *checks.Result, opts TextOptions) error {
 	b := &strings.Builder{}
 	h := r.Input.Host
 	if !opts.Quiet {
-		fmt.Fprintf(b, "%s  host %s (%s), role %s\n\n", st.heading.Render("lbdoctor check"), clean(h.Hostname), clean(h.Source), r.Input.Role)
+		fmt.Fprintf(b, "%s  host %s (%s), role %s\n\n", st.heading.Render("lbdoctor check"), Clean(h.Hostname), Clean(h.Source), r.Input.Role)
 	}
 	for _, s := range r.Services {
 		writeService(b, st, s, r.Input, opts.Quiet)
@@ -63,7 +63,7 @@ func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *che
 		mark = st.dim.Render("– not found")
 	}
 	path := s.Path
-	fmt.Fprintf(b, "%s  %s  %s\n", st.command.Render(s.Name), st.path.Render(clean(path)), mark)
+	fmt.Fprintf(b, "%s  %s  %s\n", st.command.Render(s.Name), st.path.Render(Clean(path)), mark)
 	for _, l := range s.Listeners {
 		if quiet && l.Status == checks.StatusOK {
 			continue
@@ -85,7 +85,7 @@ func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *che
 		if why != "" {
 			m, sock = st.dim.Render("–"), l.Raw
 		}
-		line := fmt.Sprintf("  %s %-28s %s", m, clean(sock), st.path.Render(clean(l.Pos.String())))
+		line := fmt.Sprintf("  %s %-28s %s", m, Clean(sock), st.path.Render(Clean(l.Pos.String())))
 		if l.Errno != "" {
 			line += "  " + l.Errno + "  " + st.id.Render(l.Finding)
 		}
@@ -93,10 +93,10 @@ func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *che
 			line += st.dim.Render("  served from " + l.Via)
 		}
 		if why != "" {
-			line += st.dim.Render("  not judged: " + clean(why))
+			line += st.dim.Render("  not judged: " + Clean(why))
 		}
 		if l.Conditional != "" {
-			line += st.dim.Render("  only if " + clean(l.Conditional))
+			line += st.dim.Render("  only if " + Clean(l.Conditional))
 		}
 		b.WriteString(line + "\n")
 	}
@@ -105,7 +105,7 @@ func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *che
 			if v.Pos.File == "" {
 				continue
 			}
-			fmt.Fprintf(b, "  %s VIP %-24s %s  vrrp_instance %s on %s\n", st.dim.Render("•"), v.Prefix, st.path.Render(clean(v.Pos.String())), clean(v.Instance.Name), clean(v.Dev))
+			fmt.Fprintf(b, "  %s VIP %-24s %s  vrrp_instance %s on %s\n", st.dim.Render("•"), v.Prefix, st.path.Render(Clean(v.Pos.String())), Clean(v.Instance.Name), Clean(v.Dev))
 		}
 	}
 	b.WriteString("\n")
@@ -121,17 +121,17 @@ func writeFinding(b *strings.Builder, st styles, f checks.Finding) {
 	default:
 		sev = st.info.Render(sev)
 	}
-	fmt.Fprintf(b, "%s  %s  %s  %s\n", st.path.Render(clean(f.Pos.String())), st.id.Render(f.ID), sev, clean(f.Message))
+	fmt.Fprintf(b, "%s  %s  %s  %s\n", st.path.Render(Clean(f.Pos.String())), st.id.Render(f.ID), sev, Clean(f.Message))
 	if f.DaemonError != "" {
-		fmt.Fprintf(b, "    %s\n", st.dim.Render(clean(f.DaemonError)))
+		fmt.Fprintf(b, "    %s\n", st.dim.Render(Clean(f.DaemonError)))
 	}
 	if f.Why != "" {
-		fmt.Fprintf(b, "    why: %s\n", clean(f.Why))
+		fmt.Fprintf(b, "    why: %s\n", Clean(f.Why))
 	}
 	if len(f.Fix) > 0 {
 		b.WriteString("    fix:\n")
 		for _, c := range f.Fix {
-			fmt.Fprintf(b, "      %s\n", st.command.Render("$ "+clean(c)))
+			fmt.Fprintf(b, "      %s\n", st.command.Render("$ "+Clean(c)))
 		}
 	}
 	b.WriteString("\n")
@@ -169,12 +169,12 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-// clean keeps text taken from configs from driving the terminal: control
+// Clean keeps text taken from configs from driving the terminal: control
 // characters (C0, DEL, C1) are printed as Go escapes, and so are the bytes
 // of invalid UTF-8 (a raw 0x9b is CSI to an 8-bit terminal) and the
 // bidirectional controls that make a terminal show text in another order
 // than it is written (Trojan Source).
-func clean(s string) string {
+func Clean(s string) string {
 	if utf8.ValidString(s) && strings.IndexFunc(s, unsafeRune) < 0 {
 		return s
 	}

@@ -84,12 +84,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	set := map[string]bool{}
 	fl.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if err := applyConfig(&f, set); err != nil {
-		fmt.Fprintf(stderr, "lbdoctor check: %v\n", err)
+		fail(stderr, "check", err)
 		return exitUsage
 	}
 	code, err := check(f, stdout, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "lbdoctor check: %v\n", err)
+		fail(stderr, "check", err)
 		return exitUsage
 	}
 	return code
@@ -133,7 +133,7 @@ func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
 			return 0, fmt.Errorf("unknown --fail-on %q (want error, warning or never)", f.failOn)
 		}
 	}
-	results, err := evaluate(f)
+	results, err := evaluate(f, stderr)
 	if err != nil {
 		return 0, err
 	}
@@ -179,7 +179,7 @@ func write(w io.Writer, format string, f checkFlags, results []*checks.Result) e
 
 // evaluate reads the configs and runs the selected checks against each
 // host: the snapshots given, or the live host.
-func evaluate(f checkFlags) ([]*checks.Result, error) {
+func evaluate(f checkFlags, stderr io.Writer) ([]*checks.Result, error) {
 	role, err := checks.ParseRole(f.role)
 	if err != nil {
 		return nil, err
@@ -226,7 +226,7 @@ func evaluate(f checkFlags) ([]*checks.Result, error) {
 		}
 	}
 	if len(hosts) == 0 {
-		facts, err := gatherFor(services, root)
+		facts, err := gatherFor(services, root, stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -262,15 +262,26 @@ func evaluate(f checkFlags) ([]*checks.Result, error) {
 }
 
 // gatherFor reads the live host, with the state of the directories the
-// services' unix sockets need and the sysctls its next boot sets.
-func gatherFor(services []checks.Service, root parsers.Root) (*host.Facts, error) {
+// services' unix sockets need and the sysctls its next boot sets. What it
+// could not read is said once on stderr, never as a failure.
+func gatherFor(services []checks.Service, root parsers.Root, stderr io.Writer) (*host.Facts, error) {
 	facts, err := host.Gather()
 	if err != nil {
 		return nil, err
 	}
 	facts.Dirs = host.StatDirs(socketDirs(services))
 	facts.Persisted = persistedSysctls(root)
+	if n := facts.UnknownOwners; n > 0 && os.Geteuid() != 0 {
+		fmt.Fprintf(stderr, "lbdoctor: not running as root: the owners of %d listening %s could not be read (other users' /proc/PID/fd are private); run as root to name them\n", n, pluralize(n, "socket"))
+	}
 	return facts, nil
+}
+
+func pluralize(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // persistedSysctls is what systemd-sysctl sets at boot for the sysctls the

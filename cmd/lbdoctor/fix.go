@@ -43,12 +43,12 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 	set := map[string]bool{}
 	fl.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if err := applyConfig(&f, set); err != nil {
-		fmt.Fprintf(stderr, "lbdoctor fix: %v\n", err)
+		fail(stderr, "fix", err)
 		return exitUsage
 	}
-	results, err := evaluate(f)
+	results, err := evaluate(f, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "lbdoctor fix: %v\n", err)
+		fail(stderr, "fix", err)
 		return exitUsage
 	}
 	var findings []checks.Finding
@@ -97,7 +97,7 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "# at every boot, %s:\n%s\n", root.Path(p), content)
 		if write {
 			if err := writeFile(root.Path(p), content); err != nil {
-				fmt.Fprintf(stderr, "lbdoctor fix: %v\n", err)
+				fail(stderr, "fix", err)
 				return exitUsage
 			}
 			fmt.Fprintf(stdout, "# wrote %s\n\n", root.Path(p))

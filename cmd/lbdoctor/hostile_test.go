@@ -340,10 +340,8 @@ func hostileCases() []hostileCase {
 		{name: "snapshot/escape-in-hostname", setup: snapshotWith("hostname: \"lb\\e]0;pwned\\a\\e[2J\\u202e\\n\"\n"), files: map[string]string{"keepalived.conf": kaOK}, raw: true,
 			args: []string{"check", "--host", "host.yaml", "--keepalived", "keepalived.conf"}, code: 0},
 		{name: "lbdoctor.yaml/escape-in-key", files: map[string]string{".lbdoctor.yaml": "\"\\e]0;pwned\\a\\e[2J\": 1\n", "keepalived.conf": kaOK},
-			args: []string{"--keepalived", "keepalived.conf"}, code: 2, stderr: `line 1: field .* not found`,
-			bug: `cmd/lbdoctor: stderr messages echo config text raw: an unknown .lbdoctor.yaml key "\e]0;pwned\a\e[2J" (and a --nginx path with escapes, see main-path case) reaches the terminal unescaped in "lbdoctor check: .lbdoctor.yaml: yaml: unmarshal errors"; print errors through the same escaping as report.clean (e.g. strconv.Quote or a shared sanitiser)`},
-		{name: "nginx/escape-in-missing-main-path", args: []string{"--nginx", "missing\x1b[2J.conf"}, code: 2, stderr: `--nginx missing.*\.conf: no such file or directory`,
-			bug: `cmd/lbdoctor: "--nginx PATH: no such file or directory" prints PATH raw on stderr: a path with "\e[2J" clears the user's terminal; quote it (%q) or escape control characters`},
+			args: []string{"--keepalived", "keepalived.conf"}, code: 2, stderr: `line 1: field .* not found`},
+		{name: "nginx/escape-in-missing-main-path", args: []string{"--nginx", "missing\x1b[2J.conf"}, code: 2, stderr: `--nginx missing.*\.conf: no such file or directory`},
 
 		// Snapshots and .lbdoctor.yaml with wrong types or unknown fields.
 		{name: "snapshot/wrong-type", setup: snapshotWith("addresses: 5\n"), files: map[string]string{"keepalived.conf": kaOK}, raw: true,

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/report"
 )
 
 // Exit codes of the contract.
@@ -57,4 +60,15 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  lbdoctor %-30s %s\n", c.name+" "+c.args, firstSentence(c.summary))
 	}
 	fmt.Fprint(w, "\nRun \"lbdoctor COMMAND -h\" for a command's flags.\n")
+}
+
+// fail prints an error of a subcommand. Errors can quote config text, so
+// each line is escaped like the report's text before it reaches the
+// terminal.
+func fail(stderr io.Writer, cmd string, err error) {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = report.Clean(l)
+	}
+	fmt.Fprintf(stderr, "lbdoctor %s: %s\n", cmd, strings.Join(lines, "\n"))
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 
@@ -36,28 +35,28 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	hostname, _ := os.Hostname()
 	services, err := loadServices(f, parsers.Root(f.root), hostname)
 	if err != nil && (len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0) {
-		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
+		fail(stderr, "snapshot", err)
 		return exitUsage
 	}
-	facts, err := gatherFor(services, parsers.Root(f.root))
+	facts, err := gatherFor(services, parsers.Root(f.root), stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
+		fail(stderr, "snapshot", err)
 		return exitUsage
 	}
 	if out == "" {
 		if err := host.Write(stdout, facts); err != nil {
-			fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
+			fail(stderr, "snapshot", err)
 			return exitUsage
 		}
 		return exitOK
 	}
 	var b bytes.Buffer
 	if err := host.Write(&b, facts); err != nil {
-		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
+		fail(stderr, "snapshot", err)
 		return exitUsage
 	}
 	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
-		fmt.Fprintf(stderr, "lbdoctor snapshot: %v\n", err)
+		fail(stderr, "snapshot", err)
 		return exitUsage
 	}
 	return exitOK

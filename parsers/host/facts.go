@@ -26,6 +26,9 @@ type Facts struct {
 	// Dirs are the directories of the configs' unix sockets, as they are
 	// now; a directory not listed is unknown.
 	Dirs []Dir `yaml:"dirs,omitempty" json:"-"`
+	// UnknownOwners counts the sockets whose owner Gather could not see
+	// (other users' /proc/PID/fd are private to a non-root reader).
+	UnknownOwners int `yaml:"-" json:"-"`
 }
 
 // Persisted is a sysctl's value at the next boot and the line that sets

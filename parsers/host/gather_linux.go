@@ -60,7 +60,7 @@ func Gather() (*Facts, error) {
 		s.Interface = linkName(names, s.ifindex)
 		f.Sockets = append(f.Sockets, s.Socket)
 	}
-	findOwners(procRoot, f.Sockets)
+	f.UnknownOwners = findOwners(procRoot, f.Sockets)
 	f.sort()
 	return f, nil
 }

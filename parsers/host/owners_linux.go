@@ -18,8 +18,9 @@ import (
 // and its workers) the oldest one is named, and the scan stops as soon as
 // every socket has its owner. What /proc does not let us read (other
 // users' processes when not root, processes that exit meanwhile) is
-// skipped: owners are a courtesy, never a reason to fail.
-func findOwners(proc string, socks []Socket) {
+// skipped: owners are a courtesy, never a reason to fail. It returns how
+// many sockets kept no owner.
+func findOwners(proc string, socks []Socket) int {
 	want := make(map[uint64][]int)
 	for i, s := range socks {
 		if s.Inode != 0 {
@@ -27,7 +28,7 @@ func findOwners(proc string, socks []Socket) {
 		}
 	}
 	if len(want) == 0 {
-		return
+		return 0
 	}
 	pids := listPIDs(proc)
 	link := make([]byte, 64)
@@ -48,9 +49,14 @@ func findOwners(proc string, socks []Socket) {
 			delete(want, ino)
 		}
 		if len(want) == 0 {
-			return
+			return 0
 		}
 	}
+	n := 0
+	for _, idx := range want {
+		n += len(idx)
+	}
+	return n
 }
 
 // listPIDs returns the process IDs under proc in ascending order.
