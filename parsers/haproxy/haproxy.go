@@ -45,6 +45,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
@@ -100,6 +101,10 @@ var sectionKinds = map[string]bool{
 	"crt-store": true, "traces": true, "acme": true,
 }
 
+// maxFileSize bounds one config file; a larger one is refused rather than
+// read whole.
+const maxFileSize = 512 << 20
+
 // Parse reads HAProxy configs like `haproxy -f A -f B`: each path is a file,
 // or a directory whose *.cfg files are read in lexical byte order. The error
 // is non-nil only when a named path cannot be read (CLI exit 2); config
@@ -117,7 +122,9 @@ func Parse(paths []string, opts Options) (*parsers.Config, error) {
 			return nil, fmt.Errorf("read %s: %w", f, err)
 		}
 		cfg.Files = append(cfg.Files, f)
-		p.readFile(f, string(data))
+		// The text is only read from here on, so it shares data's memory
+		// rather than doubling a large file's.
+		p.readFile(f, unsafe.String(unsafe.SliceData(data), len(data)))
 	}
 	if p.noReusePort {
 		for i := range cfg.Listeners {
@@ -138,6 +145,14 @@ func expandPaths(paths []string, root parsers.Root) ([]string, error) {
 			return nil, fmt.Errorf("read %s: %w", p, err)
 		}
 		if !st.IsDir() {
+			// A FIFO would block and a device never end: only files are
+			// configs.
+			if !st.Mode().IsRegular() {
+				return nil, fmt.Errorf("read %s: not a regular file or directory", p)
+			}
+			if st.Size() > maxFileSize {
+				return nil, fmt.Errorf("read %s: larger than %d bytes", p, int64(maxFileSize))
+			}
 			files = append(files, p)
 			continue
 		}
