@@ -64,11 +64,16 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
 
+# fuzz runs every fuzzer for FUZZTIME each (not in CI); crashers land in
+# the package's testdata/fuzz and become seed cases.
+FUZZTIME ?= 30s
+FUZZ := parsers/nginx:FuzzParse parsers/haproxy:FuzzParse parsers/haproxy:FuzzParseEnvFile \
+	parsers/keepalived:FuzzParse parsers/host:FuzzDecode parsers/directive:FuzzScan \
+	parsers/sysctl:FuzzParse parsers/systemd:FuzzParse \
+	cmd/lbdoctor:FuzzExplain cmd/lbdoctor:FuzzCheckNginx cmd/lbdoctor:FuzzCheckHAProxy cmd/lbdoctor:FuzzCheckKeepalived
 fuzz:
-	$(GO) test -run '^$$' -fuzz=FuzzParse -fuzztime=30s ./parsers/nginx/
-	$(GO) test -run '^$$' -fuzz=FuzzParse -fuzztime=30s ./parsers/haproxy/
-	$(GO) test -run '^$$' -fuzz=FuzzParse -fuzztime=30s ./parsers/keepalived/
-	$(GO) test -run '^$$' -fuzz=FuzzDecode -fuzztime=30s ./parsers/host/
+	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$pkg $$fn"; \
+	  $(GO) test -run '^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) ./$$pkg/ || exit 1; done
 
 clean:
 	rm -rf bin
