@@ -162,6 +162,9 @@ func ProbeKey(l *parsers.Listener) string {
 
 // Probed is the errno of the probe of l, when there was one.
 func (in *Input) Probed(l *parsers.Listener) (errno string, ok bool) {
+	if len(in.Probes) == 0 {
+		return "", false // without --probe: no key to format, per listener per check
+	}
 	errno, ok = in.Probes[ProbeKey(l)]
 	return errno, ok
 }

@@ -60,6 +60,9 @@ Fix: delete the directive, or move it to the line of the finding.`,
 // suppression, covers to ignored, and reports directives that covered
 // nothing.
 func applyIgnores(igs []directive.Ignore, sup []Suppression, findings []Finding, reportUnused bool) (kept, ignored []Finding) {
+	if len(igs) == 0 && len(sup) == 0 {
+		return findings, nil // nothing to silence: no copy of 20,000 findings
+	}
 	used := make([]bool, len(igs))
 	for _, f := range findings {
 		silenced := false

@@ -110,7 +110,7 @@ func crossplaneOptions(fs *files) *crossplane.ParseOptions {
 		// The union of directive tables is the most lenient one: a
 		// directive counts as misused only if no known version or module
 		// accepts it where it stands.
-		DirectiveSources: []crossplane.MatchFunc{
+		DirectiveSources: []crossplane.MatchFunc{unionMatch(
 			crossplane.MatchOss124,
 			crossplane.MatchOss126,
 			crossplane.MatchOssLatest,
@@ -120,10 +120,37 @@ func crossplaneOptions(fs *files) *crossplane.ParseOptions {
 			crossplane.MatchLuaLatest,
 			crossplane.MatchHeadersMoreLatest,
 			crossplane.MatchGeoip2Latest,
-		},
+		)},
 		LexOptions: crossplane.LexOptions{
 			Lexers: []crossplane.RegisterLexer{(&crossplane.Lua{}).RegisterLexer()},
 		},
+	}
+}
+
+// unionMatch is one directive table made of several, as crossplane reads
+// a list of them: the masks of every table that knows the directive, in
+// order. It remembers each directive's answer, because crossplane asks
+// every table for every directive, and a config names a few dozen
+// directives tens of thousands of times.
+func unionMatch(tables ...crossplane.MatchFunc) crossplane.MatchFunc {
+	type answer struct {
+		masks []uint
+		known bool
+	}
+	memo := map[string]answer{}
+	return func(directive string) ([]uint, bool) {
+		if a, ok := memo[directive]; ok {
+			return a.masks, a.known
+		}
+		var a answer
+		for _, match := range tables {
+			if masks, ok := match(directive); ok {
+				a.masks = append(a.masks, masks...)
+				a.known = true
+			}
+		}
+		memo[directive] = a
+		return a.masks, a.known
 	}
 }
 
@@ -389,17 +416,23 @@ func (w *walker) finish() {
 	for _, e := range group(w.listens) {
 		w.addError(e.Pos, e.Msg)
 	}
-	w.cfg.Listeners = make([]parsers.Listener, len(w.listens))
-	for i, l := range w.listens {
-		w.cfg.Listeners[i] = l.l
+	// Sort positions, then copy each listener once: a Listener is a few
+	// hundred bytes, too many to move around in a sort of 20,000.
+	order := make([]int, len(w.listens))
+	for i := range order {
+		order[i] = i
 	}
-	sort.SliceStable(w.cfg.Listeners, func(i, j int) bool {
-		a, b := w.cfg.Listeners[i].Pos, w.cfg.Listeners[j].Pos
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := w.listens[order[i]].l.Pos, w.listens[order[j]].l.Pos
 		if a.File != b.File {
 			return a.File < b.File
 		}
 		return a.Line < b.Line
 	})
+	w.cfg.Listeners = make([]parsers.Listener, len(w.listens))
+	for i, k := range order {
+		w.cfg.Listeners[i] = w.listens[k].l
+	}
 	sort.SliceStable(w.cfg.Errors, func(i, j int) bool {
 		a, b := w.cfg.Errors[i], w.cfg.Errors[j]
 		if a.Pos.File != b.Pos.File {
