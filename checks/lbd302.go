@@ -65,10 +65,21 @@ or let every user bind from the port on (net.ipv4.ip_unprivileged_port_start=80)
 						fmt.Sprintf(`printf '[Service]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n' > %s/lbdoctor-bind.conf`, dir),
 						"systemctl daemon-reload",
 					},
-					Errno: "EACCES",
+					Persist: dropIn(dir+"/lbdoctor-bind.conf", "[Service]", "AmbientCapabilities=CAP_NET_BIND_SERVICE"),
+					Errno:   "EACCES",
 				})
 			}
 		}
 		return nil
 	},
+}
+
+// dropIn is a systemd drop-in file, line by line, for "lbdoctor fix
+// --write".
+func dropIn(path string, lines ...string) []FileLine {
+	out := make([]FileLine, len(lines))
+	for i, l := range lines {
+		out[i] = FileLine{Path: path, Line: l}
+	}
+	return out
 }

@@ -64,6 +64,7 @@ Fix: a drop-in, then reload systemd:
 						fmt.Sprintf(`printf '[Unit]\nWants=network-online.target\nAfter=network-online.target\n' > %s/lbdoctor-online.conf`, dir),
 						"systemctl daemon-reload",
 					},
+					Persist: dropIn(dir+"/lbdoctor-online.conf", "[Unit]", "Wants=network-online.target", "After=network-online.target"),
 				})
 				break // once per service: the drop-in fixes every listener
 			}

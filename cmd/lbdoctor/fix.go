@@ -56,7 +56,7 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 		findings = append(findings, res.Findings...)
 	}
 	files := map[string][]string{}
-	var now, manual []string
+	var now, after, manual []string
 	seen := map[string]bool{}
 	for _, fd := range findings {
 		if len(fd.Persist) == 0 {
@@ -64,10 +64,14 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		for _, c := range fd.Fix {
-			if strings.HasPrefix(c, "sysctl -w ") && !seen[c] {
-				seen[c] = true
+			switch {
+			case seen[c]:
+			case strings.HasPrefix(c, "sysctl -w "):
 				now = append(now, c)
+			case c == "systemctl daemon-reload":
+				after = append(after, c)
 			}
+			seen[c] = true
 		}
 		for _, p := range fd.Persist {
 			if !contains(files[p.Path], p.Line) {
@@ -103,6 +107,13 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "# wrote %s\n\n", root.Path(p))
 		}
 	}
+	if len(after) > 0 {
+		fmt.Fprintln(stdout, "# once the files are in place (lbdoctor never runs these):")
+		for _, c := range after {
+			fmt.Fprintln(stdout, c)
+		}
+		fmt.Fprintln(stdout)
+	}
 	if len(manual) > 0 {
 		fmt.Fprintln(stdout, "# these need a change by hand (lbdoctor explain ID tells how):")
 		for _, m := range manual {
@@ -124,8 +135,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// writeFile writes a sysctl.d file lbdoctor owns, keeping the lines an
-// earlier run wrote there.
+// writeFile writes a sysctl.d file or systemd drop-in lbdoctor owns,
+// keeping the lines an earlier run wrote there.
 func writeFile(path, content string) error {
 	old, err := os.ReadFile(path)
 	if err == nil {
