@@ -59,14 +59,14 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 	var now, after, manual []string
 	seen := map[string]bool{}
 	for _, fd := range findings {
-		if len(fd.Persist) == 0 {
+		if len(fd.Persist) == 0 && !onlySysctl(fd.Fix) {
 			manual = append(manual, fmt.Sprintf("%s  %s  %s", fd.Pos, fd.ID, fd.Message))
 			continue
 		}
 		for _, c := range fd.Fix {
 			switch {
 			case seen[c]:
-			case strings.HasPrefix(c, "sysctl -w "):
+			case strings.HasPrefix(c, "sysctl "):
 				now = append(now, c)
 			case c == "systemctl daemon-reload":
 				after = append(after, c)
@@ -124,6 +124,17 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "# lbdoctor fix --write writes the files above; it changes nothing else")
 	}
 	return exitOK
+}
+
+// onlySysctl reports whether a fix is only sysctl commands, which fix
+// prints for now, like the ones that come with a file.
+func onlySysctl(fix []string) bool {
+	for _, c := range fix {
+		if !strings.HasPrefix(c, "sysctl ") {
+			return false
+		}
+	}
+	return len(fix) > 0
 }
 
 func contains(list []string, s string) bool {
