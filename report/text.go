@@ -175,7 +175,7 @@ func plural(n int, word string) string {
 // bidirectional controls that make a terminal show text in another order
 // than it is written (Trojan Source).
 func Clean(s string) string {
-	if utf8.ValidString(s) && strings.IndexFunc(s, unsafeRune) < 0 {
+	if printableASCII(s) || utf8.ValidString(s) && strings.IndexFunc(s, unsafeRune) < 0 {
 		return s
 	}
 	var b strings.Builder
@@ -194,6 +194,17 @@ func Clean(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// printableASCII reports whether s is all printable ASCII, the common case
+// that clean can pass on without decoding runes.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // unsafeRune reports runes that must not reach a terminal as they are.

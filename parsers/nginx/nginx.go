@@ -95,7 +95,7 @@ func Parse(path string, opts Options) (*parsers.Config, error) {
 	w.seen[main.name] = true
 	w.cfg.Files = append(w.cfg.Files, main.name)
 	w.stack = []string{main.name}
-	w.walk(main.dirs, main.name, nil, nil)
+	w.walk(main.dirs, main.name, blockCtx{}, nil)
 	w.finish()
 	return w.cfg, nil
 }
@@ -267,6 +267,7 @@ type walker struct {
 	inclusions int
 	servers    int
 	listens    []listen
+	events     bool // an events block was seen at main level
 	errs       map[parsers.Error]bool
 }
 
@@ -290,9 +291,24 @@ func (w *walker) pattern(arg string) string {
 	return filepath.Join(w.configDir, arg)
 }
 
+// blockCtx is where a directive sits: all the walker needs is the
+// outermost block and how deep it is, so a deep nest costs no copying.
+type blockCtx struct {
+	top   string // "http", "stream", "mail", "events", ... or "" at main level
+	depth int
+}
+
+func (c blockCtx) enter(block string) blockCtx {
+	if c.depth == 0 {
+		c.top = block
+	}
+	c.depth++
+	return c
+}
+
 // walk visits dirs of file inside the blocks ctx; srv is the server block
 // whose own directives these are, nil elsewhere.
-func (w *walker) walk(dirs crossplane.Directives, file string, ctx []string, srv *server) {
+func (w *walker) walk(dirs crossplane.Directives, file string, ctx blockCtx, srv *server) {
 	for _, d := range dirs {
 		pos := parsers.Pos{File: file, Line: d.Line}
 		switch {
@@ -303,10 +319,13 @@ func (w *walker) walk(dirs crossplane.Directives, file string, ctx []string, srv
 			srv.hasListen = true
 			w.listen(d, pos, srv)
 		case d.IsBlock():
-			inner := append(ctx[:len(ctx):len(ctx)], d.Directive)
-			if d.Directive == "server" && len(ctx) == 1 && isServerContext(ctx[0]) {
+			if d.Directive == "events" && ctx.depth == 0 {
+				w.events = true
+			}
+			inner := ctx.enter(d.Directive)
+			if d.Directive == "server" && ctx.depth == 1 && isServerContext(ctx.top) {
 				w.servers++
-				s := &server{id: w.servers, ctx: ctx[0], pos: pos}
+				s := &server{id: w.servers, ctx: ctx.top, pos: pos}
 				w.walk(d.Block, file, inner, s)
 				w.endServer(s)
 				continue
@@ -320,7 +339,7 @@ func isServerContext(name string) bool {
 	return name == "http" || name == "stream" || name == "mail"
 }
 
-func (w *walker) include(d *crossplane.Directive, pos parsers.Pos, ctx []string, srv *server) {
+func (w *walker) include(d *crossplane.Directive, pos parsers.Pos, ctx blockCtx, srv *server) {
 	units := w.resolve(d, pos)
 	if len(d.Args) == 1 {
 		for _, msg := range w.files.globErrs[w.pattern(d.Args[0])] {
@@ -413,6 +432,11 @@ func (w *walker) endServer(s *server) {
 
 // finish merges and groups the listens, then sorts the output.
 func (w *walker) finish() {
+	// nginx refuses to start without an events block at main level, a
+	// check it makes once the whole file parsed; it names no line.
+	if !w.events && len(w.cfg.Errors) == 0 {
+		w.addError(parsers.Pos{File: w.cfg.Files[0]}, `no "events" section in configuration`)
+	}
 	for _, e := range group(w.listens) {
 		w.addError(e.Pos, e.Msg)
 	}
