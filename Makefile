@@ -5,7 +5,7 @@ BIN     ?= bin/lbdoctor
 DAEMONS := nginx haproxy keepalived ip
 PKGS    := nginx-light libnginx-mod-stream haproxy keepalived iproute2
 
-.PHONY: all build demo test deps corpus lint fuzz clean
+.PHONY: all build demo test deps corpus lint fuzz bench clean
 CORPUS  ?= $(abspath $(or $(LBDOCTOR_CORPUS),../shared/corpus))
 
 all: build
@@ -74,6 +74,16 @@ FUZZ := parsers/nginx:FuzzParse parsers/haproxy:FuzzParse parsers/haproxy:FuzzPa
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$pkg $$fn"; \
 	  $(GO) test -run '^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) ./$$pkg/ || exit 1; done
+
+# bench: issue 6's speed and memory figures (root: it builds network
+# namespaces of its own). lbdbench times lbdoctor check against nginx -t +
+# haproxy -c on the generated fixture at 1x, 2x and 4x, and lbdoctor
+# snapshot against ss -ltnp on a host with 70,000 connections; the Go
+# benchmarks follow, six times each, in bin/bench.txt for benchstat.
+bench:
+	@mkdir -p bin
+	$(GO) run ./cmd/lbdbench -scale 1,2,4 -runs 5 -conns 70000 | tee bin/lbdbench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./parsers/nginx/ ./parsers/haproxy/ ./parsers/keepalived/ ./parsers/host/ ./checks/ ./cmd/lbdoctor/ | tee bin/bench.txt
 
 clean:
 	rm -rf bin

@@ -77,6 +77,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fl.StringVar(&cfg.lbdoctor, "lbdoctor", "", "time this lbdoctor `binary` instead of building one")
 	smoke := fl.Bool("smoke", false, "tiny sizes, one run: check that the benchmark works, not how fast")
 	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if *smoke {
@@ -162,29 +165,40 @@ func bench(ctx context.Context, cfg config, w io.Writer) (err error) {
 		vips[k] = fixture.VIP(k)
 	}
 	sweepStale(ctx)
-	ns, err := newNetns(ctx, fmt.Sprintf("%s%d", netnsPrefix, os.Getpid()), vips)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, ns.close()) }()
-	return ns.do(func() (err error) {
-		sp, err := startSpawner(ctx, cfg.self)
-		if err != nil {
-			return err
-		}
-		defer func() { err = errors.Join(err, sp.close()) }()
+	// The daemons' namespace holds the VIPs; the busy host is another
+	// one, with nothing but its connections, so that host gathering is
+	// timed on sockets, not on thousands of addresses.
+	if err := inNetns(ctx, "cfg", vips, func(sp *spawner) error {
 		floor, err := sp.floor()
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "lbdbench: every command %d times, interleaved; wall time median (best); peak RSS = largest ru_maxrss (%s for /bin/true)\n\n", cfg.runs, mib(floor))
-		if err := benchConfigs(ctx, cfg, sp, lbdoctor, fixtures, w); err != nil {
+		return benchConfigs(ctx, cfg, sp, lbdoctor, fixtures, w)
+	}, cfg.self); err != nil || cfg.conns == 0 {
+		return err
+	}
+	return inNetns(ctx, "host", nil, func(sp *spawner) error {
+		return benchHost(ctx, cfg, sp, lbdoctor, w)
+	}, cfg.self)
+}
+
+// inNetns runs fn in a new namespace holding vips, with a spawner that
+// starts programs there (self understands spawnHelperCmd); the namespace
+// goes when fn returns.
+func inNetns(ctx context.Context, role string, vips []netip.Addr, fn func(*spawner) error, self string) (err error) {
+	ns, err := newNetns(ctx, fmt.Sprintf("%s%d-%s", netnsPrefix, os.Getpid(), role), vips)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, ns.close()) }()
+	return ns.do(func() (err error) {
+		sp, err := startSpawner(ctx, self)
+		if err != nil {
 			return err
 		}
-		if cfg.conns == 0 {
-			return nil
-		}
-		return benchHost(ctx, cfg, sp, lbdoctor, w)
+		defer func() { err = errors.Join(err, sp.close()) }()
+		return fn(sp)
 	})
 }
 

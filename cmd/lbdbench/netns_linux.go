@@ -49,8 +49,8 @@ func newNetns(ctx context.Context, name string, vips []netip.Addr) (_ *netns, er
 	return n, nil
 }
 
-// netnsPrefix names lbdbench's namespaces: the prefix and the PID of the
-// process that made it.
+// netnsPrefix names lbdbench's namespaces: the prefix, the PID of the
+// process that made it, and its role ("lbd-bench-4242-cfg").
 const netnsPrefix = "lbd-bench-"
 
 // sweepStale deletes the namespaces of earlier runs that were killed before
@@ -61,7 +61,8 @@ func sweepStale(ctx context.Context) {
 	paths, _ := filepath.Glob(filepath.Join("/run/netns", netnsPrefix+"*"))
 	for _, p := range paths {
 		name := filepath.Base(p)
-		pid, err := strconv.Atoi(strings.TrimPrefix(name, netnsPrefix))
+		id, _, _ := strings.Cut(strings.TrimPrefix(name, netnsPrefix), "-")
+		pid, err := strconv.Atoi(id)
 		if err != nil || pid <= 0 || unix.Kill(pid, 0) != unix.ESRCH {
 			continue
 		}

@@ -446,63 +446,12 @@ func mustExist(root parsers.Root, flagName, p string) error {
 }
 
 // useColor follows the conventions: no colour with --no-color, with
-// NO_COLOR set, or when stdout is not a terminal.
+// NO_COLOR set, or when stdout is not a terminal (a character device such
+// as /dev/null is not one: it must answer a terminal ioctl).
 func useColor(noColor bool, w io.Writer) bool {
 	if noColor || os.Getenv("NO_COLOR") != "" {
 		return false
 	}
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// applyConfig fills the settings no flag set from .lbdoctor.yaml (or
-// --config).
-func applyConfig(f *checkFlags, set map[string]bool) error {
-	cfg, path, err := loadConfig(f.config)
-	if err != nil {
-		return err
-	}
-	if path == "" {
-		return nil
-	}
-	if !set["nginx"] && !set["haproxy"] && !set["keepalived"] {
-		f.nginx, f.haproxy, f.keepalived = cfg.Nginx, cfg.HAProxy, cfg.Keepalived
-	}
-	str := func(name string, dst *string, v string) {
-		if !set[name] && v != "" {
-			*dst = v
-		}
-	}
-	str("root", &f.root, cfg.Root)
-	if !set["host"] {
-		if cfg.Host != "" {
-			f.hosts = append(f.hosts, cfg.Host)
-		}
-		f.hosts = append(f.hosts, cfg.Hosts...)
-	}
-	str("role", &f.role, cfg.Role)
-	str("fail-on", &f.failOn, cfg.FailOn)
-	str("checks", &f.checks, cfg.Checks)
-	if !set["json"] {
-		str("format", &f.format, cfg.Format)
-	}
-	f.severity = map[string]checks.Severity{}
-	for id, v := range cfg.Severity {
-		if checks.ByID(id) == nil {
-			return fmt.Errorf("%s: severity: unknown check %q", path, id)
-		}
-		sev, err := checks.ParseSeverity(v)
-		if err != nil {
-			return fmt.Errorf("%s: severity of %s: %w", path, id, err)
-		}
-		f.severity[id] = sev
-	}
-	for _, ig := range cfg.Ignore {
-		f.suppress = append(f.suppress, checks.Suppression{ID: ig.ID, Path: ig.Path, Address: ig.Address, Reason: ig.Reason})
-	}
-	return nil
+	return ok && isTerminal(f)
 }
