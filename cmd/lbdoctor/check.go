@@ -455,3 +455,51 @@ func useColor(noColor bool, w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && isTerminal(f)
 }
+
+// applyConfig fills the settings no flag set from .lbdoctor.yaml (or
+// --config).
+func applyConfig(f *checkFlags, set map[string]bool) error {
+	cfg, path, err := loadConfig(f.config)
+	if err != nil {
+		return err
+	}
+	if path == "" {
+		return nil
+	}
+	if !set["nginx"] && !set["haproxy"] && !set["keepalived"] {
+		f.nginx, f.haproxy, f.keepalived = cfg.Nginx, cfg.HAProxy, cfg.Keepalived
+	}
+	str := func(name string, dst *string, v string) {
+		if !set[name] && v != "" {
+			*dst = v
+		}
+	}
+	str("root", &f.root, cfg.Root)
+	if !set["host"] {
+		if cfg.Host != "" {
+			f.hosts = append(f.hosts, cfg.Host)
+		}
+		f.hosts = append(f.hosts, cfg.Hosts...)
+	}
+	str("role", &f.role, cfg.Role)
+	str("fail-on", &f.failOn, cfg.FailOn)
+	str("checks", &f.checks, cfg.Checks)
+	if !set["json"] {
+		str("format", &f.format, cfg.Format)
+	}
+	f.severity = map[string]checks.Severity{}
+	for id, v := range cfg.Severity {
+		if checks.ByID(id) == nil {
+			return fmt.Errorf("%s: severity: unknown check %q", path, id)
+		}
+		sev, err := checks.ParseSeverity(v)
+		if err != nil {
+			return fmt.Errorf("%s: severity of %s: %w", path, id, err)
+		}
+		f.severity[id] = sev
+	}
+	for _, ig := range cfg.Ignore {
+		f.suppress = append(f.suppress, checks.Suppression{ID: ig.ID, Path: ig.Path, Address: ig.Address, Reason: ig.Reason})
+	}
+	return nil
+}
