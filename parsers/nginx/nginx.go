@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	crossplane "github.com/nginxinc/nginx-go-crossplane"
@@ -268,7 +269,11 @@ type walker struct {
 	servers    int
 	listens    []listen
 	events     bool // an events block was seen at main level
-	errs       map[parsers.Error]bool
+	// worker_connections and where it is set; 0 until set (nginx's
+	// default is 512).
+	workerConns    int
+	workerConnsPos parsers.Pos
+	errs           map[parsers.Error]bool
 }
 
 func (w *walker) addError(pos parsers.Pos, msg string) {
@@ -315,6 +320,10 @@ func (w *walker) walk(dirs crossplane.Directives, file string, ctx blockCtx, srv
 		case d.IsMapBlockParameter || d.IsComment():
 		case d.Directive == "include":
 			w.include(d, pos, ctx, srv)
+		case d.Directive == "worker_connections" && ctx.depth == 1 && ctx.top == "events" && len(d.Args) == 1:
+			if n, err := strconv.Atoi(d.Args[0]); err == nil {
+				w.workerConns, w.workerConnsPos = n, pos
+			}
 		case d.Directive == "listen" && srv != nil && !d.IsBlock():
 			srv.hasListen = true
 			w.listen(d, pos, srv)
@@ -440,6 +449,7 @@ func (w *walker) finish() {
 	for _, e := range group(w.listens) {
 		w.addError(e.Pos, e.Msg)
 	}
+	w.checkWorkerConnections()
 	// Sort positions, then copy each listener once: a Listener is a few
 	// hundred bytes, too many to move around in a sort of 20,000.
 	order := make([]int, len(w.listens))
@@ -467,6 +477,27 @@ func (w *walker) finish() {
 		}
 		return a.Msg < b.Msg
 	})
+}
+
+// checkWorkerConnections reports what every nginx worker says at start
+// when it has fewer connections than listening sockets, each of which
+// takes one ("N worker_connections are not enough for M listening
+// sockets"): the workers exit and nothing is served.
+func (w *walker) checkWorkerConnections() {
+	socks := map[string]bool{}
+	for i := range w.listens {
+		l := &w.listens[i].l
+		if l.Via == "" {
+			socks[fmt.Sprintf("%s %s %s %s %d", w.listens[i].ctx, l.Proto, l.Addr, l.Path, l.Port)] = true
+		}
+	}
+	n, pos := w.workerConns, w.workerConnsPos
+	if n == 0 {
+		n, pos = 512, parsers.Pos{File: w.cfg.Files[0]}
+	}
+	if len(socks) > n {
+		w.addError(pos, fmt.Sprintf("%d worker_connections are not enough for %d listening sockets", n, len(socks)))
+	}
 }
 
 // hasMagic is the test nginx's ngx_conf_include makes to decide between
