@@ -55,7 +55,7 @@ func Parse(path string, opts Options) (*parsers.Config, error) {
 	w := &walker{
 		cfg:       &parsers.Config{Service: "nginx", Path: path},
 		files:     fs,
-		hosts:     &hostsFile{root: opts.Root},
+		hosts:     parsers.HostsFile(opts.Root),
 		configDir: filepath.Dir(path),
 		nonRoot:   opts.NonRoot,
 		seen:      map[string]bool{},
@@ -258,7 +258,7 @@ type listen struct {
 type walker struct {
 	cfg       *parsers.Config
 	files     *files
-	hosts     *hostsFile
+	hosts     func(name string) []netip.Addr // /etc/hosts below the root
 	configDir string
 	nonRoot   bool
 	resolve   func(d *crossplane.Directive, pos parsers.Pos) []unit
@@ -384,7 +384,7 @@ func (w *walker) onStack(name string) bool {
 }
 
 func (w *walker) listen(d *crossplane.Directive, pos parsers.Pos, srv *server) {
-	addrs, opts, msg := parseListen(d.Args, srv.ctx, w.hosts.lookup)
+	addrs, opts, msg := parseListen(d.Args, srv.ctx, w.hosts)
 	if msg != "" {
 		w.addError(pos, msg)
 		return
