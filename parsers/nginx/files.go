@@ -16,6 +16,13 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
+// maxFileSize bounds one config file, so that a sparse or runaway file is
+// refused rather than read; streamSize is where reading whole stops paying.
+const (
+	maxFileSize = 512 << 20
+	streamSize  = 4 << 20
+)
+
 // files reads config files below a Root the way nginx would find them and
 // remembers the problems a glob ran into, because crossplane's Glob hook has
 // no way to report them at the include's line.
@@ -36,6 +43,15 @@ func (f *files) open(name string) (io.ReadCloser, error) {
 	if msg := f.check(name); msg != "" {
 		return nil, errors.New(msg)
 	}
+	// A big file is streamed instead: it is one descriptor, and holding
+	// it whole beside crossplane's own buffers would double the memory.
+	if fi, err := f.root.Stat(name); err == nil && fi.Size() > streamSize {
+		file, err := f.root.Open(name)
+		if err != nil {
+			return nil, errors.New(sysMsg("open", name, err))
+		}
+		return file, nil
+	}
 	data, err := f.root.ReadFile(name)
 	if err != nil {
 		return nil, errors.New(sysMsg("open", name, err))
@@ -54,6 +70,8 @@ func (f *files) check(name string) string {
 		return sysMsg("pread", name, syscall.EISDIR)
 	case !fi.Mode().IsRegular():
 		return fmt.Sprintf("open() \"%s\" failed: not a regular file", name)
+	case fi.Size() > maxFileSize:
+		return fmt.Sprintf("open() \"%s\" failed: %d bytes, larger than the %d lbdoctor reads", name, fi.Size(), int64(maxFileSize))
 	}
 	return ""
 }

@@ -45,6 +45,9 @@ func Parse(path string, opts Options) (*parsers.Config, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("read nginx config %s: not a regular file", path)
 	}
+	if fi.Size() > maxFileSize {
+		return nil, fmt.Errorf("read nginx config %s: larger than %d bytes", path, int64(maxFileSize))
+	}
 	f, err := opts.Root.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read nginx config: %w", err)
