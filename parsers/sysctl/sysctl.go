@@ -153,7 +153,7 @@ func (b *Boot) list(root parsers.Root) ([]string, error) {
 // parse reads one sysctl.d file's contents into b, as if it were applied
 // after every file read so far.
 func (b *Boot) parse(file string, data []byte) {
-	for i, line := range splitLines(string(data)) {
+	for i, line := range parsers.SplitSystemdLines(string(data)) {
 		pos := parsers.Pos{File: file, Line: i + 1}
 		a, err := parseLine(line)
 		if err != nil {
@@ -245,25 +245,6 @@ func parseLine(line string) (*assignment, error) {
 	}
 	a.key, a.name = n, dotted(n)
 	return &a, nil
-}
-
-// splitLines splits data at the line ends systemd's read_line() knows:
-// "\n", "\r\n", "\r" and NUL.
-func splitLines(data string) []string {
-	var lines []string
-	for len(data) > 0 {
-		i := strings.IndexAny(data, "\n\r\x00")
-		if i < 0 {
-			lines = append(lines, data)
-			break
-		}
-		lines = append(lines, data[:i])
-		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
-			i++
-		}
-		data = data[i+1:]
-	}
-	return lines
 }
 
 // normalize turns a key into the slash form systemd keeps internally. When

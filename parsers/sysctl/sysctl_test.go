@@ -221,8 +221,8 @@ func TestSplitLines(t *testing.T) {
 		{"a\rb\x00c\n\nd", []string{"a", "b", "c", "", "d"}},
 	}
 	for _, tt := range tests {
-		if got := splitLines(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("splitLines(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := parsers.SplitSystemdLines(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("parsers.SplitSystemdLines(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

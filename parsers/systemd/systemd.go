@@ -612,7 +612,7 @@ func parse(file string, data []byte) (as []assignment, errs []parsers.Error, rej
 		}
 		return true
 	}
-	for i, l := range splitLines(string(data)) {
+	for i, l := range parsers.SplitSystemdLines(string(data)) {
 		if i == 0 {
 			l = strings.TrimPrefix(l, "\uFEFF")
 		}
@@ -654,25 +654,6 @@ func endsEscaped(s string) bool {
 		}
 	}
 	return escaped
-}
-
-// splitLines splits data at the line ends systemd's read_line() knows:
-// "\n", "\r\n", "\r" and NUL.
-func splitLines(data string) []string {
-	var lines []string
-	for len(data) > 0 {
-		i := strings.IndexAny(data, "\n\r\x00")
-		if i < 0 {
-			lines = append(lines, data)
-			break
-		}
-		lines = append(lines, data[:i])
-		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
-			i++
-		}
-		data = data[i+1:]
-	}
-	return lines
 }
 
 // splitWords splits a value into words at whitespace, removing quotes, as

@@ -345,7 +345,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		as, errs, _ := parse("/u.service", data)
-		lines := len(splitLines(string(data)))
+		lines := len(parsers.SplitSystemdLines(string(data)))
 		for _, a := range as {
 			if a.key == "" || a.pos.Line < 1 || a.pos.Line > lines || strings.Trim(a.key, whitespace) != a.key {
 				t.Fatalf("bad assignment %+v in %d lines", a, lines)
