@@ -11,7 +11,7 @@ CORPUS  ?= $(abspath $(or $(LBDOCTOR_CORPUS),../shared/corpus))
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/lbdoctor
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/lbdoctor
 
 # The demo judges the bundled HA pair's BACKUP node (testdata/demo/lb2)
 # against its host snapshot: nginx and HAProxy listen on the keepalived VIP,
