@@ -69,21 +69,10 @@ func checkFlagSet(f *checkFlags) *flag.FlagSet {
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	var f checkFlags
 	fl := checkFlagSet(&f)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { usageOf(stderr, "check", fl) }
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fl, "check", args, stderr); !ok {
+		return code
 	}
-	if fl.NArg() > 0 {
-		fmt.Fprintf(stderr, "lbdoctor check: unexpected argument %q\n", fl.Arg(0))
-		return exitUsage
-	}
-	set := map[string]bool{}
-	fl.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	if err := applyConfig(&f, set); err != nil {
+	if err := applyConfig(&f, flagsSet(fl)); err != nil {
 		fail(stderr, "check", err)
 		return exitUsage
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,21 +27,10 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 	var f checkFlags
 	var write bool
 	fl := fixFlagSet(&f, &write)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { usageOf(stderr, "fix", fl) }
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fl, "fix", args, stderr); !ok {
+		return code
 	}
-	if fl.NArg() > 0 {
-		fmt.Fprintf(stderr, "lbdoctor fix: unexpected argument %q\n", fl.Arg(0))
-		return exitUsage
-	}
-	set := map[string]bool{}
-	fl.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	if err := applyConfig(&f, set); err != nil {
+	if err := applyConfig(&f, flagsSet(fl)); err != nil {
 		fail(stderr, "fix", err)
 		return exitUsage
 	}

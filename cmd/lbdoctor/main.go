@@ -4,6 +4,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -78,4 +80,30 @@ func fail(stderr io.Writer, cmd string, err error) {
 		lines[i] = report.Clean(l)
 	}
 	fmt.Fprintf(stderr, "lbdoctor %s: %s\n", cmd, strings.Join(lines, "\n"))
+}
+
+// parseFlags parses a subcommand's flags; when ok is false the command
+// stops with code: 0 after -h, 2 for a bad flag or a stray argument.
+func parseFlags(fl *flag.FlagSet, name string, args []string, stderr io.Writer) (code int, ok bool) {
+	fl.SetOutput(stderr)
+	fl.Usage = func() { usageOf(stderr, name, fl) }
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "lbdoctor %s: unexpected argument %q\n", name, report.Clean(fl.Arg(0)))
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+// flagsSet names the flags given on the command line, which win over the
+// config file.
+func flagsSet(fl *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }

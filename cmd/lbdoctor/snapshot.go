@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"io"
 	"os"
@@ -22,13 +21,8 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	var f checkFlags
 	var out string
 	fl := snapshotFlagSet(&f, &out)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { usageOf(stderr, "snapshot", fl) }
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fl, "snapshot", args, stderr); !ok {
+		return code
 	}
 	// The configs found tell which unix socket directories to record; a
 	// host without any config is still worth a snapshot.
