@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -24,7 +25,9 @@ type TextOptions struct {
 // then each finding with the daemon's own error line, why, and the fix.
 func Text(w io.Writer, r *checks.Result, opts TextOptions) error {
 	st := newStyles(w, opts.Color)
-	b := &strings.Builder{}
+	// Buffered, not built in memory: a report of 20,000 findings is
+	// megabytes, and growing one string that big costs more than writing it.
+	b := bufio.NewWriterSize(w, 64<<10)
 	h := r.Input.Host
 	if !opts.Quiet {
 		fmt.Fprintf(b, "%s  host %s (%s), role %s\n\n", st.heading.Render("lbdoctor check"), Clean(h.Hostname), Clean(h.Source), r.Input.Role)
@@ -45,11 +48,10 @@ func Text(w io.Writer, r *checks.Result, opts TextOptions) error {
 		}
 	}
 	writeSummary(b, st, r)
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
-func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *checks.Input, quiet bool) {
+func writeService(b *bufio.Writer, st styles, s checks.ServiceResult, in *checks.Input, quiet bool) {
 	if quiet && s.Status != checks.StatusFail {
 		return
 	}
@@ -111,7 +113,7 @@ func writeService(b *strings.Builder, st styles, s checks.ServiceResult, in *che
 	b.WriteString("\n")
 }
 
-func writeFinding(b *strings.Builder, st styles, f checks.Finding) {
+func writeFinding(b *bufio.Writer, st styles, f checks.Finding) {
 	sev := f.Severity.String()
 	switch f.Severity {
 	case checks.Error:
@@ -137,7 +139,7 @@ func writeFinding(b *strings.Builder, st styles, f checks.Finding) {
 	b.WriteString("\n")
 }
 
-func writeSummary(b *strings.Builder, st styles, r *checks.Result) {
+func writeSummary(b *bufio.Writer, st styles, r *checks.Result) {
 	s := r.Summary()
 	counts := fmt.Sprintf("%d %s, %d %s, %d %s", s.Errors, plural(s.Errors, "error"), s.Warnings, plural(s.Warnings, "warning"), s.Infos, plural(s.Infos, "info"))
 	if n := len(r.Ignored); n > 0 {

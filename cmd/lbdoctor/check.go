@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -183,19 +184,29 @@ func evaluate(f checkFlags, stderr io.Writer) ([]*checks.Result, error) {
 		}
 	}
 	root := parsers.Root(f.root)
-	var hosts []*host.Facts
-	for _, file := range f.hosts {
-		facts, err := host.Load(file)
+	// The snapshots are read while the configs are: only HAProxy and
+	// keepalived need the judged host's name, and they wait for it.
+	hosts := make([]*host.Facts, len(f.hosts))
+	hostErrs := make([]error, len(f.hosts))
+	var loading sync.WaitGroup
+	for i, file := range f.hosts {
+		loading.Go(func() { hosts[i], hostErrs[i] = host.Load(file) })
+	}
+	hostname := func() string {
+		loading.Wait()
+		if len(hosts) > 0 && hosts[0] != nil {
+			return hosts[0].Hostname
+		}
+		name, _ := os.Hostname()
+		return name
+	}
+	services, err := loadServices(f, root, hostname)
+	loading.Wait()
+	for _, err := range hostErrs {
 		if err != nil {
 			return nil, err
 		}
-		hosts = append(hosts, facts)
 	}
-	hostname, _ := os.Hostname()
-	if len(hosts) > 0 {
-		hostname = hosts[0].Hostname
-	}
-	services, err := loadServices(f, root, hostname)
 	if err != nil {
 		return nil, err
 	}
@@ -314,9 +325,14 @@ func socketDirs(services []checks.Service) []string {
 }
 
 // loadServices finds and parses the configs named by flags, or, when no
-// flag names one, those found at the default paths. hostname is the judged
-// host's, which names HAProxy's local peer.
-func loadServices(f checkFlags, root parsers.Root, hostname string) ([]checks.Service, error) {
+// flag names one, those found at the default paths. hostname gives the
+// judged host's name, which names HAProxy's local peer and keepalived's
+// config id; it may block until a snapshot is read.
+//
+// Each config is read in its own goroutine: they share nothing, and on a
+// big load balancer nginx's files alone take longer than everything else,
+// so HAProxy, keepalived and the snapshot are read beside it.
+func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]checks.Service, error) {
 	// A unit that cannot be read leaves the daemon as its package runs it.
 	nginxUnit, _ := systemd.ReadUnit(root, "nginx.service")
 	haproxyUnit, _ := systemd.ReadUnit(root, "haproxy.service")
@@ -324,7 +340,7 @@ func loadServices(f checkFlags, root parsers.Root, hostname string) ([]checks.Se
 		return nginx.Parse(p, nginx.Options{Root: root, NonRoot: nonRoot(nginxUnit)})
 	}
 	parseHAProxy := func(paths []string) (*parsers.Config, error) {
-		opts, envErrs, err := haproxyOptions(f, root, hostname)
+		opts, envErrs, err := haproxyOptions(f, root, hostname())
 		if err != nil {
 			return nil, err
 		}
@@ -335,83 +351,104 @@ func loadServices(f checkFlags, root parsers.Root, hostname string) ([]checks.Se
 		cfg.Errors = append(cfg.Errors, envErrs...)
 		return cfg, nil
 	}
-	// keepalived's config id defaults to the host name without its domain.
-	id := f.keepalivedID
-	if id == "" {
-		id, _, _ = strings.Cut(hostname, ".")
-	}
 	parseKeepalived := func(p string) (*parsers.Config, error) {
+		// keepalived's config id defaults to the host name without its domain.
+		id := f.keepalivedID
+		if id == "" {
+			id, _, _ = strings.Cut(hostname(), ".")
+		}
 		return keepalived.Parse(p, keepalived.Options{Root: root, ConfigID: id})
 	}
 
-	var services []checks.Service
+	var jobs []func() loaded
 	if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
+		named := func(name, flagName string, paths []string, unit *systemd.Unit, parse func([]string) (*parsers.Config, error)) func() loaded {
+			return func() loaded {
+				for _, p := range paths {
+					if err := mustExist(root, flagName, p); err != nil {
+						return loaded{err: err}
+					}
+				}
+				cfg, err := parse(paths)
+				return loaded{svc: checks.Service{Name: name, Path: strings.Join(paths, ", "), Config: cfg, Unit: unit}, found: true, err: err}
+			}
+		}
+		one := func(parse func(string) (*parsers.Config, error)) func([]string) (*parsers.Config, error) {
+			return func(paths []string) (*parsers.Config, error) { return parse(paths[0]) }
+		}
 		for _, p := range f.nginx {
-			if err := mustExist(root, "--nginx", p); err != nil {
-				return nil, err
-			}
-			cfg, err := parseNginx(p)
-			if err != nil {
-				return nil, err
-			}
-			services = append(services, checks.Service{Name: "nginx", Path: p, Config: cfg, Unit: nginxUnit})
+			jobs = append(jobs, named("nginx", "--nginx", []string{p}, nginxUnit, one(parseNginx)))
 		}
 		if len(f.haproxy) > 0 {
-			for _, p := range f.haproxy {
-				if err := mustExist(root, "--haproxy", p); err != nil {
-					return nil, err
-				}
-			}
-			cfg, err := parseHAProxy(f.haproxy)
-			if err != nil {
-				return nil, err
-			}
-			services = append(services, checks.Service{Name: "haproxy", Path: strings.Join(f.haproxy, ", "), Config: cfg, Unit: haproxyUnit})
+			jobs = append(jobs, named("haproxy", "--haproxy", f.haproxy, haproxyUnit, parseHAProxy))
 		}
 		for _, p := range f.keepalived {
-			if err := mustExist(root, "--keepalived", p); err != nil {
-				return nil, err
-			}
-			cfg, err := parseKeepalived(p)
-			if err != nil {
-				return nil, err
-			}
-			services = append(services, checks.Service{Name: "keepalived", Path: p, Config: cfg})
+			jobs = append(jobs, named("keepalived", "--keepalived", []string{p}, nil, one(parseKeepalived)))
 		}
-		return services, nil
+	} else {
+		detect := func(name string, paths []string, unit *systemd.Unit, parse func(string) (*parsers.Config, error)) func() loaded {
+			return func() loaded {
+				var tried []string
+				for _, p := range paths {
+					tried = append(tried, root.Path(p))
+					if _, err := root.Stat(p); err != nil {
+						continue
+					}
+					cfg, err := parse(p)
+					return loaded{svc: checks.Service{Name: name, Path: p, Config: cfg, Unit: unit}, found: true, tried: tried, err: err}
+				}
+				return loaded{svc: checks.Service{Name: name, Path: paths[0]}, tried: tried}
+			}
+		}
+		jobs = append(jobs,
+			detect("nginx", defaultNginx, nginxUnit, parseNginx),
+			detect("haproxy", defaultHAProxy, haproxyUnit, func(p string) (*parsers.Config, error) { return parseHAProxy([]string{p}) }),
+			detect("keepalived", defaultKeepalived, nil, parseKeepalived),
+		)
 	}
 
-	var tried []string
-	found := 0
-	detect := func(name string, paths []string, unit *systemd.Unit, parse func(string) (*parsers.Config, error)) error {
-		for _, p := range paths {
-			tried = append(tried, root.Path(p))
-			if _, err := root.Stat(p); err != nil {
-				continue
-			}
-			cfg, err := parse(p)
-			if err != nil {
-				return err
-			}
-			found++
-			services = append(services, checks.Service{Name: name, Path: p, Config: cfg, Unit: unit})
-			return nil
-		}
-		services = append(services, checks.Service{Name: name, Path: paths[0]})
-		return nil
+	results := make([]loaded, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Go(func() { results[i] = job() })
 	}
-	err := errors.Join(
-		detect("nginx", defaultNginx, nginxUnit, parseNginx),
-		detect("haproxy", defaultHAProxy, haproxyUnit, func(p string) (*parsers.Config, error) { return parseHAProxy([]string{p}) }),
-		detect("keepalived", defaultKeepalived, nil, parseKeepalived),
-	)
-	if err != nil {
-		return nil, err
+	wg.Wait()
+
+	var services []checks.Service
+	var tried []string
+	var errs []error
+	found := 0
+	for _, r := range results {
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		services = append(services, r.svc)
+		tried = append(tried, r.tried...)
+		if r.found {
+			found++
+		}
+	}
+	if len(errs) > 0 {
+		// A flag naming a missing file is a usage error of its own; the
+		// first one, in flag order, is the one to fix first.
+		if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
+			return nil, errs[0]
+		}
+		return nil, errors.Join(errs...)
 	}
 	if found == 0 {
 		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
 	}
 	return services, nil
+}
+
+// loaded is one config read by loadServices.
+type loaded struct {
+	svc   checks.Service
+	found bool
+	tried []string
+	err   error
 }
 
 // nonRoot reports whether the unit runs the daemon's master as a user other

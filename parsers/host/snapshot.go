@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"syscall"
 
@@ -58,12 +60,11 @@ func decode(r io.Reader, name string) (*Facts, error) {
 		return nil, parsers.Error{Pos: parsers.Pos{File: name}, Msg: fmt.Sprintf("host snapshot is larger than %d bytes", maxSnapshot)}
 	}
 
-	// Two passes: the strict decoder rejects unknown fields (yaml.Node.Decode
-	// cannot), the node tree gives lines to the checks of values.
-	var f Facts
+	// One parse into a node tree, which gives lines to the checks of
+	// values, then decoded into Facts with yaml.v3's own strictness.
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, parsers.Error{Pos: parsers.Pos{File: name}, Msg: "empty host snapshot"}
 		}
@@ -77,9 +78,19 @@ func decode(r io.Reader, name string) (*Facts, error) {
 		}
 		return nil, parsers.Error{Pos: parsers.Pos{File: name, Line: line}, Msg: "more than one YAML document in a host snapshot"}
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(name, err)
+	var f Facts
+	unknown := unknownFields(&root, reflect.TypeOf(f))
+	if err := root.Decode(&f); err != nil || len(unknown) > 0 {
+		var te *yaml.TypeError
+		if err != nil && !errors.As(err, &te) {
+			return nil, yamlError(name, err)
+		}
+		all := unknown
+		if te != nil {
+			all = append(all, te.Errors...)
+		}
+		sortByLine(all)
+		return nil, yamlError(name, &yaml.TypeError{Errors: all})
 	}
 	if err := validate(&f, &root, name); err != nil {
 		return nil, err
@@ -90,6 +101,19 @@ func decode(r io.Reader, name string) (*Facts, error) {
 
 // yamlLine finds the "line N: " yaml.v3 puts in its messages.
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// sortByLine puts yaml.v3 messages in document order, as its strict
+// decoder reports them.
+func sortByLine(msgs []string) {
+	line := func(msg string) int {
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return n
+		}
+		return 0
+	}
+	sort.SliceStable(msgs, func(i, j int) bool { return line(msgs[i]) < line(msgs[j]) })
+}
 
 // yamlError turns yaml.v3's errors into parsers.Errors with a line, one per
 // problem it found.

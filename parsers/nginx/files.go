@@ -7,8 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode"
 	"unicode/utf8"
@@ -28,9 +30,19 @@ const (
 // no way to report them at the include's line.
 type files struct {
 	root parsers.Root
+
+	// mu guards the maps: the parses of a sharded read share one files.
+	mu sync.Mutex
 	// globErrs holds, per absolute pattern, the matches nginx would fail
 	// to read; the walker reports them at every include of the pattern.
 	globErrs map[string][]string
+	// globs remembers each pattern's matches, since a sharded read
+	// expands the main file's patterns once per shard.
+	globs map[string][]string
+}
+
+func newFiles(root parsers.Root) *files {
+	return &files{root: root, globErrs: map[string][]string{}, globs: map[string][]string{}}
 }
 
 // open is crossplane's Open hook. It refuses anything but a regular file:
@@ -82,10 +94,22 @@ func (f *files) check(name string) string {
 // cannot be read are dropped and kept for the walker, because crossplane
 // aborts the whole parse when a queued file fails to open.
 func (f *files) glob(pattern string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if out, ok := f.globs[pattern]; ok {
+		// crossplane sorts what it gets in place.
+		return slices.Clone(out), nil
+	}
+	out := f.expand(pattern)
+	f.globs[pattern] = out
+	return slices.Clone(out), nil
+}
+
+func (f *files) expand(pattern string) []string {
 	matches, err := f.root.Glob(pattern)
 	if err != nil {
 		f.globErrs[pattern] = append(f.globErrs[pattern], fmt.Sprintf("glob() \"%s\" failed: %v", pattern, err))
-		return nil, nil
+		return nil
 	}
 	pat := strings.Split(filepath.ToSlash(pattern), "/")
 	var out []string
@@ -100,7 +124,7 @@ func (f *files) glob(pattern string) ([]string, error) {
 		out = append(out, m)
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
 }
 
 // hidden reports whether glob(3) would skip match: a name starting with a

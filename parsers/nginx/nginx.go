@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +25,19 @@ type Options struct {
 	Root parsers.Root
 	// NonRoot is true when nginx's master does not run as root: an http server without listen then listens on *:8000 instead of *:80.
 	NonRoot bool
+	// Workers is how many parses read the included files at once; 0 means
+	// one per CPU, 1 reads them one after another. The result is the same.
+	Workers int
 }
+
+// crossplane lexes each file into a channel of 2048 tokens, about 100 KB
+// allocated and cleared per file, most of it never used: config files are
+// small. With thousands of included files that was a third of the parse
+// (make bench: 10,000 server blocks in 2,000 files, 340 ms down to 225 ms).
+// The capacity only sets how far the lexer may run ahead of the parser.
+// crossplane says the setter is meant for its tests; it is set once here,
+// before any parse can run.
+func init() { crossplane.SetTokenChanCap(64) }
 
 // maxInclusions bounds how many files one parse may walk into. nginx has no
 // such limit, but include graphs can grow exponentially (a file including
@@ -54,7 +67,7 @@ func Parse(path string, opts Options) (*parsers.Config, error) {
 	}
 	_ = f.Close()
 
-	fs := &files{root: opts.Root, globErrs: map[string][]string{}}
+	fs := newFiles(opts.Root)
 	w := &walker{
 		cfg:       &parsers.Config{Service: "nginx", Path: path},
 		files:     fs,
@@ -64,25 +77,35 @@ func Parse(path string, opts Options) (*parsers.Config, error) {
 		seen:      map[string]bool{},
 	}
 
-	payload, err := crossplane.Parse(path, crossplaneOptions(fs))
+	workers := opts.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	var main unit
-	switch {
-	case err == nil:
-		byIndex := make([]unit, len(payload.Config))
-		for i, c := range payload.Config {
-			byIndex[i] = unit{name: c.File, dirs: c.Parsed}
+	units, perrs, sharded := parseSharded(path, fs, workers)
+	if !sharded {
+		payload, err := crossplane.Parse(path, crossplaneOptions(fs))
+		if err == nil {
+			units = make([]unit, len(payload.Config))
+			for i, c := range payload.Config {
+				units[i] = unit{name: c.File, dirs: c.Parsed}
+			}
+			perrs = payload.Errors
 		}
-		main = byIndex[0]
+	}
+	switch {
+	case units != nil:
+		main = units[0]
 		w.resolve = func(d *crossplane.Directive, _ parsers.Pos) []unit {
 			out := make([]unit, 0, len(d.Includes))
 			for _, i := range d.Includes {
-				if i >= 0 && i < len(byIndex) {
-					out = append(out, byIndex[i])
+				if i >= 0 && i < len(units) {
+					out = append(out, units[i])
 				}
 			}
 			return out
 		}
-		for _, pe := range payload.Errors {
+		for _, pe := range perrs {
 			w.addError(payloadErrorPos(pe), payloadErrorMsg(pe.Error))
 		}
 	default:
