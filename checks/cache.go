@@ -3,6 +3,7 @@ package checks
 import (
 	"net/netip"
 	"slices"
+	"sync"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -17,25 +18,31 @@ import (
 // the one the plain question would give: the indexes only narrow what is
 // looked at to what can matter.
 
-// runCache holds the indexes of one Run, shared by its passes and built
-// on first use.
+// runCache holds the indexes of one Run, shared by its passes, which run
+// at the same time, and built on first use.
 type runCache struct {
 	in *Input
 
-	vips map[netip.Addr]VIP // by address without zone: the first VIP by position
+	vipsOnce sync.Once
+	vips     map[netip.Addr]VIP // by address without zone: the first VIP by position
 
 	// routes and addrs locate, by address without zone, the host's local
 	// routes and addresses: host routes (/32, /128) and addresses by
 	// their own address, wider routes in a list.
-	routes    map[netip.Addr][]int
-	wide      []widePrefix
-	addrs     map[netip.Addr][]int
+	hostOnce sync.Once
+	routes   map[netip.Addr][]int
+	wide     []widePrefix
+	addrs    map[netip.Addr][]int
+
+	mu        sync.Mutex // guards the answers below, kept as they are asked
 	hostFor   map[netip.Addr]*host.Facts
 	withoutIt map[netip.Addr]*host.Facts
 
+	listenersOnce sync.Once
 	listeners     []*parsers.Listener // in.Listeners(), the order checks report in
 	listenerIndex *clashIndex         // of listeners, by position in listeners
-	socketIndex   *clashIndex         // of in.Host.Sockets, by position
+	socketsOnce   sync.Once
+	socketIndex   *clashIndex // of in.Host.Sockets, by position
 }
 
 type widePrefix struct {
@@ -53,7 +60,7 @@ func (p *Pass) cache() *runCache {
 // VIPFor is Input.VIPFor through an index of the VIPs by address.
 func (p *Pass) VIPFor(a netip.Addr) (VIP, bool) {
 	c := p.cache()
-	if c.vips == nil {
+	c.vipsOnce.Do(func() {
 		vips := c.in.VIPs()
 		c.vips = make(map[netip.Addr]VIP, len(vips))
 		for _, v := range vips {
@@ -62,7 +69,7 @@ func (p *Pass) VIPFor(a netip.Addr) (VIP, bool) {
 				c.vips[k] = v
 			}
 		}
-	}
+	})
 	v, ok := c.vips[a.WithZone("")]
 	return v, ok
 }
@@ -79,10 +86,10 @@ func (p *Pass) hostFor(a netip.Addr) *host.Facts {
 		return h
 	}
 	c := p.cache()
-	if c.hostFor == nil {
-		c.indexHost(h)
-	}
+	c.hostOnce.Do(func() { c.indexHost(h) })
 	a = a.WithZone("")
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if f, ok := c.hostFor[a]; ok {
 		return f
 	}
@@ -113,10 +120,15 @@ func (p *Pass) hostFor(a netip.Addr) *host.Facts {
 // hostFor): the host as keepalived leaves it when it gives the VIP a away.
 func (p *Pass) hostWithout(a netip.Addr) *host.Facts {
 	c := p.cache()
-	if f, ok := c.withoutIt[a.WithZone("")]; ok {
+	c.mu.Lock()
+	f, ok := c.withoutIt[a.WithZone("")]
+	c.mu.Unlock()
+	if ok {
 		return f
 	}
-	f := p.hostFor(a).WithoutAddress(a)
+	f = p.hostFor(a).WithoutAddress(a)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.withoutIt == nil {
 		c.withoutIt = map[netip.Addr]*host.Facts{}
 	}
@@ -127,7 +139,9 @@ func (p *Pass) hostWithout(a netip.Addr) *host.Facts {
 // indexHost locates routes and addresses by address; what does not parse
 // is left out, as IsLocal skips it.
 func (c *runCache) indexHost(h *host.Facts) {
+	c.mu.Lock()
 	c.hostFor = map[netip.Addr]*host.Facts{}
+	c.mu.Unlock()
 	c.routes = map[netip.Addr][]int{}
 	c.addrs = map[netip.Addr][]int{}
 	for i, r := range h.Routes {
@@ -152,13 +166,13 @@ func (c *runCache) indexHost(h *host.Facts) {
 // with p.Listeners() in the order it is indexed by.
 func (p *Pass) listenerClashes() ([]*parsers.Listener, *clashIndex) {
 	c := p.cache()
-	if c.listenerIndex == nil {
+	c.listenersOnce.Do(func() {
 		c.listeners = p.Listeners()
 		ls := c.listeners
 		c.listenerIndex = newClashIndex(len(ls), func(i int) (socket, bool) {
 			return listenerSocket(p.Host, ls[i]), opensIPSocket(ls[i])
 		}, func(i, j int) bool { return sameSocket(ls[i], ls[j]) })
-	}
+	})
 	return c.listeners, c.listenerIndex
 }
 
@@ -166,12 +180,12 @@ func (p *Pass) listenerClashes() ([]*parsers.Listener, *clashIndex) {
 // one command.
 func (p *Pass) socketClashes() *clashIndex {
 	c := p.cache()
-	if c.socketIndex == nil {
+	c.socketsOnce.Do(func() {
 		ss := p.Host.Sockets
 		c.socketIndex = newClashIndex(len(ss), func(i int) (socket, bool) {
 			return hostSocket(ss[i]), true
 		}, func(i, j int) bool { return ss[i].Command == ss[j].Command })
-	}
+	})
 	return c.socketIndex
 }
 

@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
@@ -72,18 +73,30 @@ func (r *Result) Worst() Severity {
 // service's status from the findings. An error means a check broke, never
 // that it found something.
 func Run(in *Input, cs []*Check) (*Result, error) {
-	var findings []Finding
+	// Checks only read the input and the shared indexes, so they run at
+	// the same time; their findings are joined in check order, as one
+	// after the other would have made them.
 	reportUnused := false
 	rc := &runCache{in: in}
-	for _, c := range cs {
+	perCheck := make([][]Finding, len(cs))
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
 		if c.Run == nil {
 			reportUnused = reportUnused || c == LBD003
 			continue
 		}
-		p := &Pass{Check: c, Input: in, findings: &findings, rc: rc}
-		if err := c.Run(p); err != nil {
-			return nil, fmt.Errorf("check %s: %w", c.ID, err)
+		wg.Go(func() {
+			errs[i] = c.Run(&Pass{Check: c, Input: in, findings: &perCheck[i], rc: rc})
+		})
+	}
+	wg.Wait()
+	var findings []Finding
+	for i, c := range cs {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("check %s: %w", c.ID, errs[i])
 		}
+		findings = append(findings, perCheck[i]...)
 	}
 	for i := range findings {
 		if sev, ok := in.Severity[findings[i].ID]; ok {

@@ -12,7 +12,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
@@ -121,11 +123,28 @@ func (ig Ignore) Covers(line int) bool {
 }
 
 // ScanFiles scans every file a parser read; a file that cannot be read now
-// was reported by its parser already.
+// was reported by its parser already. A config of thousands of files is
+// mostly waiting on reads, so the files are scanned on every CPU, and the
+// ignores come out in the order of files.
 func ScanFiles(root parsers.Root, files []string) []Ignore {
+	found := make([][]Ignore, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for i := range next {
+				found[i] = scanFile(root, files[i])
+			}
+		})
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var out []Ignore
-	for _, f := range files {
-		out = append(out, scanFile(root, f)...)
+	for _, ig := range found {
+		out = append(out, ig...)
 	}
 	return out
 }
