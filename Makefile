@@ -52,8 +52,10 @@ corpus:
 test: deps corpus
 	@test -z "$$(gofmt -l cmd checks parsers report)" || { echo "gofmt needed:"; gofmt -l cmd checks parsers report; exit 1; }
 	$(GO) vet ./...
-	@mkdir -p bin; \
-	 LBDOCTOR_CORPUS=$(CORPUS) $(GO) test -count=1 -v $$($(GO) list ./... | grep -v /parsers/corpus) 2>&1 | tee bin/test.log | grep -E '^(ok|FAIL|panic)|--- FAIL' ; status=$${PIPESTATUS[0]}; \
+	@mkdir -p bin
+	@echo "go benchmarks, once each (a smoke test; make bench measures)"
+	@$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./... > bin/bench-smoke.log 2>&1 || { cat bin/bench-smoke.log; echo "FAIL: a Go benchmark broke (bin/bench-smoke.log)"; exit 1; }
+	@LBDOCTOR_CORPUS=$(CORPUS) $(GO) test -count=1 -v $$($(GO) list ./... | grep -v /parsers/corpus) 2>&1 | tee bin/test.log | grep -E '^(ok|FAIL|panic)|--- FAIL' ; status=$${PIPESTATUS[0]}; \
 	 skips=$$(grep -E -- '--- SKIP' bin/test.log); \
 	 if [ -n "$$skips" ]; then echo "*** SKIPPED tests (reasons in bin/test.log):"; echo "$$skips"; fi; \
 	 echo "passed: $$(grep -c -- '--- PASS' bin/test.log), failed: $$(grep -c -- '--- FAIL' bin/test.log), skipped: $$(grep -c -- '--- SKIP' bin/test.log) (full log: bin/test.log)"; \

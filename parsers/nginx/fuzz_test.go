@@ -63,7 +63,7 @@ func BenchmarkParse(b *testing.B) {
 	if err := os.MkdirAll(filepath.Join(dir, "sites-enabled"), 0o755); err != nil {
 		b.Fatal(err)
 	}
-	main := "events {}\nhttp {\n    include sites-enabled/*.conf;\n}\n"
+	main := "events { worker_connections 30000; }\nhttp {\n    include sites-enabled/*.conf;\n}\n"
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o644); err != nil {
 		b.Fatal(err)
 	}
