@@ -34,7 +34,7 @@ type runCache struct {
 	wide     []widePrefix
 	addrs    map[netip.Addr][]int
 
-	mu        sync.Mutex // guards the answers below, kept as they are asked
+	mu        sync.RWMutex // guards the answers below, kept as they are asked
 	hostFor   map[netip.Addr]*host.Facts
 	withoutIt map[netip.Addr]*host.Facts
 
@@ -52,9 +52,13 @@ type widePrefix struct {
 
 func (p *Pass) cache() *runCache {
 	if p.rc == nil {
-		p.rc = &runCache{in: p.Input}
+		p.rc = newRunCache(p.Input)
 	}
 	return p.rc
+}
+
+func newRunCache(in *Input) *runCache {
+	return &runCache{in: in, hostFor: map[netip.Addr]*host.Facts{}, withoutIt: map[netip.Addr]*host.Facts{}}
 }
 
 // VIPFor is Input.VIPFor through an index of the VIPs by address.
@@ -88,9 +92,7 @@ func (p *Pass) hostFor(a netip.Addr) *host.Facts {
 	c := p.cache()
 	c.hostOnce.Do(func() { c.indexHost(h) })
 	a = a.WithZone("")
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if f, ok := c.hostFor[a]; ok {
+	if f, ok := c.answer(c.hostFor, a); ok {
 		return f
 	}
 	// IsLocal judges an IPv4-mapped address as IPv4.
@@ -112,36 +114,43 @@ func (p *Pass) hostFor(a netip.Addr) *host.Facts {
 	for _, i := range c.addrs[a] {
 		f.Addresses = append(f.Addresses, h.Addresses[i])
 	}
-	c.hostFor[a] = &f
-	return &f
+	return c.keep(c.hostFor, a, &f)
+}
+
+// answer looks a up in one of the kept answers.
+func (c *runCache) answer(m map[netip.Addr]*host.Facts, a netip.Addr) (*host.Facts, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	f, ok := m[a]
+	return f, ok
+}
+
+// keep records f as the answer for a, unless another pass was first: then
+// that answer, equal to f, is the one every pass sees.
+func (c *runCache) keep(m map[netip.Addr]*host.Facts, a netip.Addr, f *host.Facts) *host.Facts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if first, ok := m[a]; ok {
+		return first
+	}
+	m[a] = f
+	return f
 }
 
 // hostWithout is p.Host.WithoutAddress(a), for questions about a only (see
 // hostFor): the host as keepalived leaves it when it gives the VIP a away.
 func (p *Pass) hostWithout(a netip.Addr) *host.Facts {
 	c := p.cache()
-	c.mu.Lock()
-	f, ok := c.withoutIt[a.WithZone("")]
-	c.mu.Unlock()
-	if ok {
+	k := a.WithZone("")
+	if f, ok := c.answer(c.withoutIt, k); ok {
 		return f
 	}
-	f = p.hostFor(a).WithoutAddress(a)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.withoutIt == nil {
-		c.withoutIt = map[netip.Addr]*host.Facts{}
-	}
-	c.withoutIt[a.WithZone("")] = f
-	return f
+	return c.keep(c.withoutIt, k, p.hostFor(a).WithoutAddress(a))
 }
 
 // indexHost locates routes and addresses by address; what does not parse
 // is left out, as IsLocal skips it.
 func (c *runCache) indexHost(h *host.Facts) {
-	c.mu.Lock()
-	c.hostFor = map[netip.Addr]*host.Facts{}
-	c.mu.Unlock()
 	c.routes = map[netip.Addr][]int{}
 	c.addrs = map[netip.Addr][]int{}
 	for i, r := range h.Routes {

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
@@ -202,6 +204,32 @@ func (p *Pass) Report(f Finding) {
 		}
 	}
 	*p.findings = append(*p.findings, f)
+}
+
+// eachListener calls fn for every listener of p.Listeners(), split into one
+// run of consecutive listeners per CPU, which run at the same time: a
+// BACKUP node's VIP check reports on every VIP listener, tens of thousands
+// on a big load balancer. fn reports through the Pass it is given, and
+// the findings come out in listener order, as one loop would report them.
+func (p *Pass) eachListener(fn func(p *Pass, l *parsers.Listener)) {
+	ls := p.Listeners()
+	// Below a few hundred listeners a goroutine costs more than it saves.
+	n := max(1, min(runtime.GOMAXPROCS(0), len(ls)/500))
+	parts := make([][]Finding, n)
+	var wg sync.WaitGroup
+	for k := range n {
+		run := ls[k*len(ls)/n : (k+1)*len(ls)/n]
+		wg.Go(func() {
+			sub := &Pass{Check: p.Check, Input: p.Input, findings: &parts[k], rc: p.rc}
+			for _, l := range run {
+				fn(sub, l)
+			}
+		})
+	}
+	wg.Wait()
+	for _, part := range parts {
+		*p.findings = append(*p.findings, part...)
+	}
 }
 
 // Listeners is every listener of every service found, in service order.

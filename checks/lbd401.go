@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 
+	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
@@ -50,18 +51,18 @@ and nginx.conf:
 
     server { listen 10.0.0.100:80; }`,
 	Run: func(p *Pass) error {
-		for _, l := range p.Listeners() {
+		p.eachListener(func(p *Pass, l *parsers.Listener) {
 			if !opensIPSocket(l) || l.Addr.IsUnspecified() {
-				continue
+				return
 			}
 			vip, ok := p.VIPFor(l.Addr)
 			if !ok {
-				continue
+				return
 			}
 			absent := p.hostWithout(l.Addr)
 			why := addressUnavailable(absent, l)
 			if why == "" {
-				continue // binds without the VIP: nonlocal bind or transparent
+				return // binds without the VIP: nonlocal bind or transparent
 			}
 			present, _ := p.hostFor(l.Addr).IsLocal(l.Addr)
 			fix, persist := nonlocalFix(l)
@@ -76,7 +77,7 @@ and nginx.conf:
 			where := fmt.Sprintf("%s is keepalived VIP of vrrp_instance %s (%s), held only by the MASTER", l.Address(), vip.Instance.Name, vip.Pos)
 			switch {
 			case p.Role == RoleMaster:
-				continue
+				return
 			case p.Role == RoleCurrent && present:
 				f.Severity = Warning
 				f.Message = fmt.Sprintf("%s binds now, but would fail after a failover: %s", l.Service, short)
@@ -89,7 +90,7 @@ and nginx.conf:
 				f.Why = fmt.Sprintf("%s, and %s is %s", where, nonlocalSysctl(l), sysctlValue(p.Host, nonlocalSysctl(l)))
 			}
 			p.Report(f)
-		}
+		})
 		return nil
 	},
 }

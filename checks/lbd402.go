@@ -70,15 +70,14 @@ Fix: persist the setting:
     echo 'net.ipv4.ip_nonlocal_bind = 1' > /etc/sysctl.d/60-lbdoctor.conf`,
 	Run: func(p *Pass) error {
 		for _, l := range p.Listeners() {
-			if !needsNonlocal(p, l) {
-				continue
-			}
+			// The sysctls first: they rule out most listeners, and
+			// needsNonlocal costs a lookup in the host's addresses.
 			name := nonlocalSysctl(l)
 			if p.Host.Sysctl(name) != "1" {
 				continue // fails now: LBD101 or LBD401 say so
 			}
 			boot, at, known := bootValue(p.Host, name)
-			if !known || boot == "1" {
+			if !known || boot == "1" || !needsNonlocal(p, l) {
 				continue
 			}
 			where := "no sysctl.d file sets it"
@@ -121,12 +120,9 @@ or only that file: sysctl -p /etc/sysctl.d/FILE.conf`,
 	Run: func(p *Pass) error {
 		reported := map[string]bool{}
 		for _, l := range p.Listeners() {
-			if !needsNonlocal(p, l) {
-				continue
-			}
 			name := nonlocalSysctl(l)
 			boot, at, known := bootValue(p.Host, name)
-			if reported[name] || !known || boot != "1" || p.Host.Sysctl(name) == "1" || at.File == "" {
+			if reported[name] || !known || boot != "1" || p.Host.Sysctl(name) == "1" || at.File == "" || !needsNonlocal(p, l) {
 				continue
 			}
 			reported[name] = true
