@@ -4,8 +4,10 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
+	"strings"
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -13,22 +15,6 @@ import (
 
 // Schema is the version tag of the JSON output.
 const Schema = "lbdoctor/v1"
-
-type jsonReport struct {
-	Schema   string        `json:"schema"`
-	Role     string        `json:"role"`
-	Host     *host.Facts   `json:"host"`
-	Services []jsonService `json:"services"`
-	Findings []jsonFinding `json:"findings"`
-	Summary  jsonSummary   `json:"summary"`
-}
-
-type jsonService struct {
-	Service   string         `json:"service"`
-	Config    string         `json:"config"`
-	Status    string         `json:"status"`
-	Listeners []jsonListener `json:"listeners"`
-}
 
 type jsonListener struct {
 	Address string `json:"address"`
@@ -70,19 +56,27 @@ type jsonSummary struct {
 	Ignored  int `json:"ignored"`
 }
 
-// JSON writes the result as the contract's lbdoctor/v1 document.
+// JSON writes the result as the contract's lbdoctor/v1 document, exactly
+// as encoding/json would indent it whole, but one listener and one finding
+// at a time: a report of 20,000 failing listeners is tens of megabytes, and
+// building it in memory first raised lbdoctor's peak memory by half.
 func JSON(w io.Writer, r *checks.Result) error {
-	out := jsonReport{
-		Schema:   Schema,
-		Role:     string(r.Input.Role),
-		Host:     contractHost(r.Input.Host),
-		Services: []jsonService{},
-		Findings: []jsonFinding{},
-	}
-	for _, s := range r.Services {
-		js := jsonService{Service: s.Name, Config: s.Path, Status: s.Status, Listeners: []jsonListener{}}
-		for _, l := range s.Listeners {
-			js.Listeners = append(js.Listeners, jsonListener{
+	o := &jsonOut{w: bufio.NewWriterSize(w, 64<<10)}
+	o.raw("{\n")
+	o.field(1, "schema", Schema, true)
+	o.field(1, "role", string(r.Input.Role), true)
+	o.field(1, "host", contractHost(r.Input.Host), true)
+	o.key(1, "services")
+	o.array(1, len(r.Services), func(i int) {
+		s := r.Services[i]
+		o.raw("{\n")
+		o.field(3, "service", s.Name, true)
+		o.field(3, "config", s.Path, true)
+		o.field(3, "status", s.Status, true)
+		o.key(3, "listeners")
+		o.array(3, len(s.Listeners), func(i int) {
+			l := s.Listeners[i]
+			o.value(4, jsonListener{
 				Address:     l.Address(),
 				Port:        l.Port,
 				Proto:       string(l.Proto),
@@ -97,15 +91,18 @@ func JSON(w io.Writer, r *checks.Result) error {
 				Unjudged:    checks.Unjudged(l.Listener),
 				Conditional: l.Conditional,
 			})
-		}
-		out.Services = append(out.Services, js)
-	}
-	for _, f := range r.Findings {
+		})
+		o.raw("\n" + indent(2) + "}")
+	})
+	o.raw(",\n")
+	o.key(1, "findings")
+	o.array(1, len(r.Findings), func(i int) {
+		f := r.Findings[i]
 		fix := f.Fix
 		if fix == nil {
 			fix = []string{}
 		}
-		out.Findings = append(out.Findings, jsonFinding{
+		o.value(2, jsonFinding{
 			ID:          f.ID,
 			Severity:    f.Severity.String(),
 			Service:     f.Service,
@@ -119,12 +116,78 @@ func JSON(w io.Writer, r *checks.Result) error {
 			Fix:         fix,
 			Errno:       f.Errno,
 		})
+	})
+	o.raw(",\n")
+	sum := r.Summary()
+	o.field(1, "summary", jsonSummary{Errors: sum.Errors, Warnings: sum.Warnings, Infos: sum.Infos, Ignored: len(r.Ignored)}, false)
+	o.raw("}\n")
+	if o.err != nil {
+		return o.err
 	}
-	s := r.Summary()
-	out.Summary = jsonSummary{Errors: s.Errors, Warnings: s.Warnings, Infos: s.Infos, Ignored: len(r.Ignored)}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return o.w.Flush()
+}
+
+// jsonOut writes an indented JSON document piece by piece; the first error
+// stops it.
+type jsonOut struct {
+	w   *bufio.Writer
+	err error
+}
+
+func indent(depth int) string { return strings.Repeat("  ", depth) }
+
+func (o *jsonOut) raw(s string) {
+	if o.err == nil {
+		_, o.err = o.w.WriteString(s)
+	}
+}
+
+// value writes v as encoding/json indents it at depth, from its opening
+// bracket on.
+func (o *jsonOut) value(depth int, v any) {
+	if o.err != nil {
+		return
+	}
+	b, err := json.MarshalIndent(v, indent(depth), "  ")
+	if err != nil {
+		o.err = err
+		return
+	}
+	_, o.err = o.w.Write(b)
+}
+
+func (o *jsonOut) key(depth int, name string) {
+	o.raw(indent(depth) + `"` + name + `": `)
+}
+
+// field writes one member of an object at depth, and the comma after it
+// unless it is the last.
+func (o *jsonOut) field(depth int, name string, v any, more bool) {
+	o.key(depth, name)
+	o.value(depth, v)
+	if more {
+		o.raw(",")
+	}
+	o.raw("\n")
+}
+
+// array writes n elements at depth+1, each by elem from its opening
+// bracket on, as encoding/json does: [] when empty.
+func (o *jsonOut) array(depth, n int, elem func(i int)) {
+	if n == 0 {
+		o.raw("[]")
+		return
+	}
+	o.raw("[\n")
+	for i := range n {
+		o.raw(indent(depth + 1))
+		elem(i)
+		if i < n-1 {
+			o.raw(",")
+		}
+		o.raw("\n")
+	}
+	o.raw(indent(depth) + "]")
 }
 
 // contractHost fills the lists and maps the contract spells as [] and {}

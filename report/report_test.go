@@ -129,3 +129,35 @@ func TestNoRawControl(t *testing.T) {
 		t.Error("JSON report is not valid JSON")
 	}
 }
+
+// TestJSONEmpty pins the streamed document where nothing was found: empty
+// lists print as [], as encoding/json prints them.
+func TestJSONEmpty(t *testing.T) {
+	r := &checks.Result{Input: &checks.Input{Host: &host.Facts{Hostname: "lb1"}, Role: checks.RoleCurrent}}
+	var b bytes.Buffer
+	if err := JSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	want := `{
+  "schema": "lbdoctor/v1",
+  "role": "current",
+  "host": {
+    "hostname": "lb1",
+    "source": "",
+    "addresses": [],
+    "sysctls": {}
+  },
+  "services": [],
+  "findings": [],
+  "summary": {
+    "errors": 0,
+    "warnings": 0,
+    "infos": 0,
+    "ignored": 0
+  }
+}
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -216,7 +216,7 @@ func buildLbdoctor(ctx context.Context, bin string) error {
 // configRow is one scale's figures.
 type configRow struct {
 	f                           *fixture.Fixture
-	lbd, nginx, haproxy         timing
+	lbd, json, nginx, haproxy   timing
 	listeners, errors, warnings int
 }
 
@@ -232,13 +232,16 @@ func benchConfigs(ctx context.Context, cfg config, sp *spawner, lbdoctor string,
 		}
 		check := command{label: "lbdoctor check", argv: []string{lbdoctor, "check", "--no-color", "--root", f.Root, "--host", f.HostYAML()},
 			exitOK: func(code int) bool { return code == 0 || code == 1 }}
+		// The form CI gates run: the same verdict as a JSON document.
+		checkJSON := command{label: "lbdoctor check --json", argv: []string{lbdoctor, "check", "--json", "--root", f.Root, "--host", f.HostYAML()},
+			exitOK: check.exitOK}
 		nginxT := command{label: "nginx -t", argv: []string{"nginx", "-t", "-c", f.NginxConf()}, exitOK: exitZero}
 		haproxyC := command{label: "haproxy -c", argv: []string{"haproxy", "-c", "-f", f.HAProxyCfg()}, exitOK: exitZero}
-		t, err := measure(sp, cfg.runs, check, nginxT, haproxyC)
+		t, err := measure(sp, cfg.runs, check, checkJSON, nginxT, haproxyC)
 		if err != nil {
 			return err
 		}
-		r.lbd, r.nginx, r.haproxy = t[0], t[1], t[2]
+		r.lbd, r.json, r.nginx, r.haproxy = t[0], t[1], t[2], t[3]
 		rows = append(rows, r)
 	}
 
@@ -264,6 +267,16 @@ func benchConfigs(ctx context.Context, cfg config, sp *spawner, lbdoctor string,
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "time ratio = lbdoctor / (nginx -t + haproxy -c), target <= 0.50; RSS ratio = lbdoctor / nginx -t, target <= 1.00")
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scale	lbdoctor check --json	peak RSS	time ratio	RSS ratio	")
+	for _, r := range rows {
+		ratio := float64(r.json.median) / float64(r.nginx.median+r.haproxy.median)
+		mem := float64(r.json.peakRSS) / float64(r.nginx.peakRSS)
+		fmt.Fprintf(tw, "%s\t%s (%s)\t%s\t%.2f %s\t%.2f %s\t\n", scaleName(r.f.Scale),
+			ms(r.json.median), ms(r.json.best), mib(r.json.peakRSS), ratio, verdictMark(ratio <= 0.5), mem, verdictMark(mem <= 1))
+	}
+	tw.Flush()
 	if len(rows) > 1 {
 		fmt.Fprint(w, "scaling, median time over the previous scale's (target for 2x the size: <= 2.00):")
 		for i := 1; i < len(rows); i++ {
