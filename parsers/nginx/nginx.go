@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	crossplane "github.com/nginxinc/nginx-go-crossplane"
 
@@ -35,9 +36,10 @@ type Options struct {
 // small. With thousands of included files that was a third of the parse
 // (make bench: 10,000 server blocks in 2,000 files, 340 ms down to 225 ms).
 // The capacity only sets how far the lexer may run ahead of the parser.
-// crossplane says the setter is meant for its tests; it is set once here,
-// before any parse can run.
-func init() { crossplane.SetTokenChanCap(64) }
+// crossplane says its setter is meant for its tests, and it sets a
+// package variable of crossplane's: it is set once, before the first
+// parse starts, and never changed after.
+var smallTokenChannels sync.Once
 
 // maxInclusions bounds how many files one parse may walk into. nginx has no
 // such limit, but include graphs can grow exponentially (a file including
@@ -51,6 +53,7 @@ const maxInclusions = 100000
 // the same socket share it in nginx: they are listed each, with the same
 // socket and no Via.
 func Parse(path string, opts Options) (*parsers.Config, error) {
+	smallTokenChannels.Do(func() { crossplane.SetTokenChanCap(64) })
 	fi, err := opts.Root.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("read nginx config: %w", err)
