@@ -320,9 +320,9 @@ func socketDirs(services []checks.Service) []string {
 
 // loadServices finds and parses the configs named by flags, or, when no
 // flag names one, those found at the default paths, and reads the inline
-// ignores of every file they read. hostname gives the
-// judged host's name, which names HAProxy's local peer and keepalived's
-// config id; it may block until a snapshot is read.
+// ignores of every file they read. hostname gives the judged host's name,
+// which names HAProxy's local peer and keepalived's config id; it may block
+// until a snapshot is read.
 //
 // Each config is read in its own goroutine: they share nothing, and on a
 // big load balancer nginx's files alone take longer than everything else,

@@ -32,8 +32,11 @@
 // (setenv, disabled, ...) are applied as if the branch were taken.
 //
 // Errors are those HAProxy itself would stop at, in its own words, for the
-// statements read here; other keywords are not validated. Syntax of later
-// HAProxy versions is accepted unless Options.Version says it is too new.
+// statements read here, plus the first words HAProxy 2.6 does not know in
+// a section (with its "did you mean" suggestion) and server lines in a
+// frontend; the arguments of other keywords are not validated. Like
+// HAProxy, reading a file stops after 50 errors. Syntax of later HAProxy
+// versions is accepted unless Options.Version says it is too new.
 package haproxy
 
 import (
@@ -125,6 +128,9 @@ func Parse(paths []string, opts Options) (*parsers.Config, error) {
 		// The text is only read from here on, so it shares data's memory
 		// rather than doubling a large file's.
 		p.readFile(f, unsafe.String(unsafe.SliceData(data), len(data)))
+		if p.aborted {
+			break
+		}
 	}
 	if p.noReusePort {
 		for i := range cfg.Listeners {
@@ -231,6 +237,8 @@ type parser struct {
 	defaults     map[string]bool
 	lastDefaults bool
 	tooMany      bool
+	kwMode       kwMode // how first words are checked
+	aborted      bool   // HAProxy reads no further file
 }
 
 func newParser(opts Options, cfg *parsers.Config) *parser {
@@ -245,6 +253,12 @@ func newParser(opts Options, cfg *parsers.Config) *parser {
 	}
 	if opts.Version != "" {
 		p.version, p.haveVersion = splitVersion(opts.Version)
+	}
+	switch {
+	case !p.atLeast("2.6"):
+		p.kwMode = kwOff
+	case !p.atLeast("2.7"):
+		p.kwMode = kwStrict
 	}
 	return p
 }
@@ -351,8 +365,14 @@ func (p *parser) readFile(file, data string) {
 	p.condText = ""
 	defer func() { p.condText = "" }()
 	lineno := 0
+	firstErr := len(p.cfg.Errors)
 	for len(data) > 0 {
 		lineno++
+		if n := len(p.cfg.Errors) - firstErr; n >= maxFatal {
+			p.errorf(file, lineno, "too many fatal errors (%d), stopping now.", n)
+			p.endSection(sec)
+			return
+		}
 		line := data
 		hasLF := false
 		if nl := strings.IndexByte(data, '\n'); nl >= 0 {
@@ -437,7 +457,7 @@ func (p *parser) handleLine(file string, lineno int, line string, sec *section, 
 	if args[0] == "no" || args[0] == "default" {
 		// Only "option" and a few global keywords take these modifiers,
 		// none of which opens a socket.
-		return true
+		return p.checkModifier(file, lineno, args, sec)
 	}
 	if sectionKinds[args[0]] {
 		p.endSection(sec)
@@ -452,6 +472,10 @@ func (p *parser) handleLine(file string, lineno int, line string, sec *section, 
 		}
 		return true
 	}
+	if sec.kind != "" && !p.checkKeyword(file, lineno, args[0], sec) {
+		return false
+	}
+	p.checkCapability(file, lineno, args[0], sec)
 	switch sec.kind {
 	case "":
 		p.errorf(file, lineno, "unknown keyword '%s' out of section.", args[0])

@@ -39,10 +39,52 @@ type files struct {
 	// globs remembers each pattern's matches, since a sharded read
 	// expands the main file's patterns once per shard.
 	globs map[string][]string
+	// verdicts holds what nginx's tokenizer says of each file read whole
+	// (see tokenCheck); a sharded read opens the main file more than once.
+	verdicts map[string]verdict
 }
 
 func newFiles(root parsers.Root) *files {
-	return &files{root: root, globErrs: map[string][]string{}, globs: map[string][]string{}}
+	return &files{root: root, globErrs: map[string][]string{}, globs: map[string][]string{}, verdicts: map[string]verdict{}}
+}
+
+// setVerdict records the tokenizer's verdict on name.
+func (f *files) setVerdict(name string, v verdict) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verdicts[name] = v
+}
+
+// verdict is the tokenizer's verdict on name: the one recorded when the
+// file was read, or else from reading it again.
+func (f *files) verdict(name string) verdict {
+	f.mu.Lock()
+	v, ok := f.verdicts[name]
+	f.mu.Unlock()
+	if ok || f.check(name) != "" {
+		return v
+	}
+	data, err := f.root.ReadFile(name)
+	if err != nil {
+		return verdict{}
+	}
+	v = checkTokens(data)
+	f.setVerdict(name, v)
+	return v
+}
+
+// tokenErrors are the errors of every verdict, sorted by file.
+func (f *files) tokenErrors() []parsers.Error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []parsers.Error
+	for name, v := range f.verdicts {
+		if v.msg != "" {
+			out = append(out, parsers.Error{Pos: parsers.Pos{File: name, Line: v.line}, Msg: v.msg})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Pos.File < out[j].Pos.File })
+	return out
 }
 
 // open is crossplane's Open hook. It refuses anything but a regular file:
@@ -50,7 +92,8 @@ func newFiles(root parsers.Root) *files {
 // block or never end, which a parser must not do. It reads the whole file
 // at once because crossplane keeps every file it opens open until the
 // parse ends, and a config with thousands of includes would run out of
-// file descriptors.
+// file descriptors. A file longer than nginx's token buffer is checked
+// the way nginx's tokenizer reads it (see tokenCheck) on the way.
 func (f *files) open(name string) (io.ReadCloser, error) {
 	if msg := f.check(name); msg != "" {
 		return nil, errors.New(msg)
@@ -62,11 +105,15 @@ func (f *files) open(name string) (io.ReadCloser, error) {
 		if err != nil {
 			return nil, errors.New(sysMsg("open", name, err))
 		}
-		return file, nil
+		return &checkReader{r: file, t: newTokenCheck(), done: func(v verdict) { f.setVerdict(name, v) }}, nil
 	}
 	data, err := f.root.ReadFile(name)
 	if err != nil {
 		return nil, errors.New(sysMsg("open", name, err))
+	}
+	// A token cannot overflow the buffer of a file that fits in it.
+	if len(data) > confBuffer {
+		f.setVerdict(name, checkTokens(data))
 	}
 	return io.NopCloser(bytes.NewReader(data)), nil
 }
@@ -106,7 +153,7 @@ func (f *files) glob(pattern string) ([]string, error) {
 }
 
 func (f *files) expand(pattern string) []string {
-	matches, err := f.root.Glob(pattern)
+	matches, err := f.root.Glob(goPattern(pattern))
 	if err != nil {
 		f.globErrs[pattern] = append(f.globErrs[pattern], fmt.Sprintf("glob() \"%s\" failed: %v", pattern, err))
 		return nil
@@ -125,6 +172,90 @@ func (f *files) expand(pattern string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// goPattern rewrites a glob(3) pattern into the filepath.Match syntax for
+// the same names. The two differ where glibc is lenient: an unclosed "["
+// is a literal "[" (nginx reads "evil[.conf" as it is named, Go refuses
+// the pattern), "!" negates a class like "^", a "]" first in a class and
+// a "-" first or last in it are members, and a trailing backslash is
+// itself. Backslash escapes are kept: both honour them.
+func goPattern(pattern string) string {
+	if !strings.ContainsAny(pattern, "[\\") {
+		return pattern
+	}
+	var b strings.Builder
+	b.Grow(len(pattern) + 8)
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '\\':
+			if i+1 == len(pattern) {
+				b.WriteString(`\\`)
+				break
+			}
+			b.WriteByte(c)
+			b.WriteByte(pattern[i+1])
+			i++
+		case '[':
+			end := classEnd(pattern, i)
+			if end < 0 {
+				b.WriteString(`\[`)
+				break
+			}
+			writeClass(&b, pattern[i+1:end])
+			i = end
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// classEnd is the index of the "]" closing the class opened at pattern[open]
+// as glob(3) reads it, or -1 when the class is not closed within the same
+// path element.
+func classEnd(pattern string, open int) int {
+	j := open + 1
+	if j < len(pattern) && (pattern[j] == '!' || pattern[j] == '^') {
+		j++
+	}
+	if j < len(pattern) && pattern[j] == ']' {
+		j++
+	}
+	for ; j < len(pattern); j++ {
+		switch pattern[j] {
+		case '/':
+			return -1
+		case '\\':
+			j++
+		case ']':
+			return j
+		}
+	}
+	return -1
+}
+
+// writeClass writes the class body (between "[" and "]") in Go's syntax.
+func writeClass(b *strings.Builder, body string) {
+	b.WriteByte('[')
+	if body != "" && (body[0] == '!' || body[0] == '^') {
+		b.WriteByte('^')
+		body = body[1:]
+	}
+	for k := 0; k < len(body); k++ {
+		switch c := body[k]; {
+		case c == '\\' && k+1 < len(body):
+			b.WriteByte(c)
+			b.WriteByte(body[k+1])
+			k++
+		case c == ']' || c == '\\' || (c == '-' && (k == 0 || k == len(body)-1)):
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte(']')
 }
 
 // hidden reports whether glob(3) would skip match: a name starting with a

@@ -109,7 +109,7 @@ func Parse(path string, opts Options) (*parsers.Config, error) {
 			return out
 		}
 		for _, pe := range perrs {
-			w.addError(payloadErrorPos(pe), payloadErrorMsg(pe.Error))
+			w.addPayloadError(pe)
 		}
 	default:
 		// crossplane refuses configs whose includes form a cycle and
@@ -126,6 +126,9 @@ func Parse(path string, opts Options) (*parsers.Config, error) {
 	w.cfg.Files = append(w.cfg.Files, main.name)
 	w.stack = []string{main.name}
 	w.walk(main.dirs, main.name, blockCtx{}, nil)
+	for _, e := range fs.tokenErrors() {
+		w.addError(e.Pos, e.Msg)
+	}
 	w.finish()
 	return w.cfg, nil
 }
@@ -237,7 +240,7 @@ func (fb *fallback) unit(name string) *unit {
 		return u
 	}
 	for _, pe := range payload.Errors {
-		fb.w.addError(payloadErrorPos(pe), payloadErrorMsg(pe.Error))
+		fb.w.addPayloadError(pe)
 	}
 	if len(payload.Config) > 0 {
 		u.dirs = payload.Config[0].Parsed
@@ -314,6 +317,22 @@ func (w *walker) addError(pos parsers.Pos, msg string) {
 		w.errs[e] = true
 		w.cfg.Errors = append(w.cfg.Errors, e)
 	}
+}
+
+// addPayloadError adds an error crossplane found. Where crossplane's lexer
+// ran out of file inside a directive or a block, nginx's tokenizer may
+// have failed first, elsewhere and in other words: "premature end of
+// file" at the line an unterminated quote opens is nginx's "unexpected
+// end of file, expecting ";" or "}"" on the file's last line, or its "too
+// long parameter" where the quoted string outgrows the buffer.
+func (w *walker) addPayloadError(pe crossplane.PayloadError) {
+	pos, msg := payloadErrorPos(pe), payloadErrorMsg(pe.Error)
+	if msg == crossplane.ErrPrematureLexEnd.Error() || msg == `unexpected end of file, expecting "}"` {
+		if v := w.files.verdict(pe.File); v.msg != "" {
+			pos, msg = parsers.Pos{File: pe.File, Line: v.line}, v.msg
+		}
+	}
+	w.addError(pos, msg)
 }
 
 // pattern is an include argument as nginx resolves it: relative to the
