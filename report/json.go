@@ -5,9 +5,11 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -61,48 +63,57 @@ type jsonSummary struct {
 // at a time: a report of 20,000 failing listeners is tens of megabytes, and
 // building it in memory first raised lbdoctor's peak memory by half.
 func JSON(w io.Writer, r *checks.Result) error {
-	o := &jsonOut{w: bufio.NewWriterSize(w, 64<<10)}
+	o := &jsonOut{w: bufio.NewWriterSize(w, 64<<10), workers: renderWorkers(false)}
 	o.raw("{\n")
 	o.field(1, "schema", Schema, true)
 	o.field(1, "role", string(r.Input.Role), true)
 	o.field(1, "host", contractHost(r.Input.Host), true)
 	o.key(1, "services")
-	o.array(1, len(r.Services), func(i int) {
-		s := r.Services[i]
-		o.raw("{\n")
-		o.field(3, "service", s.Name, true)
-		o.field(3, "config", s.Path, true)
-		o.field(3, "status", s.Status, true)
-		o.key(3, "listeners")
-		o.array(3, len(s.Listeners), func(i int) {
-			l := s.Listeners[i]
-			o.value(4, jsonListener{
-				Address:     l.Address(),
-				Port:        l.Port,
-				Proto:       string(l.Proto),
-				File:        l.Pos.File,
-				Line:        l.Pos.Line,
-				Status:      l.Status,
-				Errno:       l.Errno,
-				Finding:     l.Finding,
-				Via:         l.Via,
-				Context:     l.Context,
-				Raw:         l.Raw,
-				Unjudged:    checks.Unjudged(l.Listener),
-				Conditional: l.Conditional,
+	if len(r.Services) == 0 {
+		o.raw("[]")
+	} else {
+		o.raw("[\n")
+		for i, s := range r.Services {
+			o.raw(indent(2) + "{\n")
+			o.field(3, "service", s.Name, true)
+			o.field(3, "config", s.Path, true)
+			o.field(3, "status", s.Status, true)
+			o.key(3, "listeners")
+			o.array(3, len(s.Listeners), func(i int) any {
+				l := s.Listeners[i]
+				return jsonListener{
+					Address:     l.Address(),
+					Port:        l.Port,
+					Proto:       string(l.Proto),
+					File:        l.Pos.File,
+					Line:        l.Pos.Line,
+					Status:      l.Status,
+					Errno:       l.Errno,
+					Finding:     l.Finding,
+					Via:         l.Via,
+					Context:     l.Context,
+					Raw:         l.Raw,
+					Unjudged:    checks.Unjudged(l.Listener),
+					Conditional: l.Conditional,
+				}
 			})
-		})
-		o.raw("\n" + indent(2) + "}")
-	})
+			o.raw("\n" + indent(2) + "}")
+			if i < len(r.Services)-1 {
+				o.raw(",")
+			}
+			o.raw("\n")
+		}
+		o.raw(indent(1) + "]")
+	}
 	o.raw(",\n")
 	o.key(1, "findings")
-	o.array(1, len(r.Findings), func(i int) {
+	o.array(1, len(r.Findings), func(i int) any {
 		f := r.Findings[i]
 		fix := f.Fix
 		if fix == nil {
 			fix = []string{}
 		}
-		o.value(2, jsonFinding{
+		return jsonFinding{
 			ID:          f.ID,
 			Severity:    f.Severity.String(),
 			Service:     f.Service,
@@ -115,7 +126,7 @@ func JSON(w io.Writer, r *checks.Result) error {
 			Why:         f.Why,
 			Fix:         fix,
 			Errno:       f.Errno,
-		})
+		}
 	})
 	o.raw(",\n")
 	sum := r.Summary()
@@ -130,8 +141,10 @@ func JSON(w io.Writer, r *checks.Result) error {
 // jsonOut writes an indented JSON document piece by piece; the first error
 // stops it.
 type jsonOut struct {
-	w   *bufio.Writer
-	err error
+	w       *bufio.Writer
+	workers int
+	mu      sync.Mutex // guards err while a batch renders
+	err     error
 }
 
 func indent(depth int) string { return strings.Repeat("  ", depth) }
@@ -171,22 +184,30 @@ func (o *jsonOut) field(depth int, name string, v any, more bool) {
 	o.raw("\n")
 }
 
-// array writes n elements at depth+1, each by elem from its opening
-// bracket on, as encoding/json does: [] when empty.
-func (o *jsonOut) array(depth, n int, elem func(i int)) {
+// array writes the n values elem gives at depth+1, as encoding/json
+// indents them: [] when empty.
+func (o *jsonOut) array(depth, n int, elem func(i int) any) {
 	if n == 0 {
 		o.raw("[]")
 		return
 	}
 	o.raw("[\n")
-	for i := range n {
-		o.raw(indent(depth + 1))
-		elem(i)
-		if i < n-1 {
-			o.raw(",")
+	pad := indent(depth + 1)
+	inBatches(o.w, n, o.workers, func(b textWriter, i int) {
+		v, err := json.MarshalIndent(elem(i), pad, "  ")
+		if err != nil {
+			o.mu.Lock()
+			o.err = cmp.Or(o.err, err)
+			o.mu.Unlock()
+			return
 		}
-		o.raw("\n")
-	}
+		b.WriteString(pad)
+		b.Write(v)
+		if i < n-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	})
 	o.raw(indent(depth) + "]")
 }
 

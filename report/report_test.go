@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/lbdoctor/lbdoctor/checks"
@@ -159,5 +160,47 @@ func TestJSONEmpty(t *testing.T) {
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestBatchesMatchOneByOne renders a result far bigger than a batch with
+// every CPU and with one: big reports are rendered in parallel batches, and
+// must not differ by a byte from rendering them one item after another.
+func TestBatchesMatchOneByOne(t *testing.T) {
+	r := fixture()
+	// 3,000 copies of the fixture's listeners and findings: several batches
+	// of 4,096, split unevenly between the workers.
+	for i := range r.Services[:2] {
+		one := r.Services[i].Listeners
+		for range 3000 {
+			r.Services[i].Listeners = append(r.Services[i].Listeners, one...)
+		}
+	}
+	one := r.Findings
+	for range 3000 {
+		r.Findings = append(r.Findings, one...)
+	}
+	render := func() (text, js []byte) {
+		var a, b bytes.Buffer
+		if err := Text(&a, r, TextOptions{ShowIgnored: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := JSON(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		return a.Bytes(), b.Bytes()
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	wantText, wantJSON := render()
+	runtime.GOMAXPROCS(3)
+	gotText, gotJSON := render()
+	if !bytes.Equal(gotText, wantText) {
+		t.Error("the text report rendered in batches differs from the one rendered in order")
+	}
+	if !bytes.Equal(gotJSON, wantJSON) {
+		t.Error("the JSON report rendered in batches differs from the one rendered in order")
+	}
+	if !json.Valid(gotJSON) || bytes.Count(gotText, []byte("LBD401")) < 6000 {
+		t.Errorf("the big report is not what was rendered: %d bytes of JSON (valid: %v)", len(gotJSON), json.Valid(gotJSON))
 	}
 }

@@ -32,26 +32,23 @@ func Text(w io.Writer, r *checks.Result, opts TextOptions) error {
 	if !opts.Quiet {
 		fmt.Fprintf(b, "%s  host %s (%s), role %s\n\n", st.heading.Render("lbdoctor check"), Clean(h.Hostname), Clean(h.Source), r.Input.Role)
 	}
+	workers := renderWorkers(opts.Color)
 	for _, s := range r.Services {
-		writeService(b, st, s, r.Input, opts.Quiet)
+		writeService(b, st, s, r.Input, opts.Quiet, workers)
 	}
 	if len(r.Findings) > 0 && !opts.Quiet {
 		fmt.Fprintf(b, "%s\n\n", st.heading.Render("Findings"))
 	}
-	for _, f := range r.Findings {
-		writeFinding(b, st, f)
-	}
+	inBatches(b, len(r.Findings), workers, func(b textWriter, i int) { writeFinding(b, st, r.Findings[i]) })
 	if opts.ShowIgnored && len(r.Ignored) > 0 {
 		fmt.Fprintf(b, "%s\n\n", st.heading.Render("Ignored"))
-		for _, f := range r.Ignored {
-			writeFinding(b, st, f)
-		}
+		inBatches(b, len(r.Ignored), workers, func(b textWriter, i int) { writeFinding(b, st, r.Ignored[i]) })
 	}
 	writeSummary(b, st, r)
 	return b.Flush()
 }
 
-func writeService(b *bufio.Writer, st styles, s checks.ServiceResult, in *checks.Input, quiet bool) {
+func writeService(b *bufio.Writer, st styles, s checks.ServiceResult, in *checks.Input, quiet bool, workers int) {
 	if quiet && s.Status != checks.StatusFail {
 		return
 	}
@@ -66,42 +63,7 @@ func writeService(b *bufio.Writer, st styles, s checks.ServiceResult, in *checks
 	}
 	path := s.Path
 	fmt.Fprintf(b, "%s  %s  %s\n", st.command.Render(s.Name), st.path.Render(Clean(path)), mark)
-	for _, l := range s.Listeners {
-		if quiet && l.Status == checks.StatusOK {
-			continue
-		}
-		var m string
-		switch l.Status {
-		case checks.StatusFail:
-			m = st.error.Render("✖")
-		case checks.StatusWarn:
-			m = st.warning.Render("!")
-		default:
-			m = st.ok.Render("✔")
-		}
-		sock := l.Socket()
-		if l.Proto != parsers.Unix {
-			sock += "/" + string(l.Proto)
-		}
-		why := checks.Unjudged(l.Listener)
-		if why != "" {
-			m, sock = st.dim.Render("–"), l.Raw
-		}
-		line := fmt.Sprintf("  %s %-28s %s", m, Clean(sock), st.path.Render(Clean(l.Pos.String())))
-		if l.Errno != "" {
-			line += "  " + l.Errno + "  " + st.id.Render(l.Finding)
-		}
-		if l.Via != "" {
-			line += st.dim.Render("  served from " + l.Via)
-		}
-		if why != "" {
-			line += st.dim.Render("  not judged: " + Clean(why))
-		}
-		if l.Conditional != "" {
-			line += st.dim.Render("  only if " + Clean(l.Conditional))
-		}
-		b.WriteString(line + "\n")
-	}
+	inBatches(b, len(s.Listeners), workers, func(b textWriter, i int) { writeListener(b, st, s.Listeners[i], quiet) })
 	if s.Name == "keepalived" && !quiet {
 		for _, v := range in.VIPs() {
 			if v.Pos.File == "" {
@@ -113,7 +75,44 @@ func writeService(b *bufio.Writer, st styles, s checks.ServiceResult, in *checks
 	b.WriteString("\n")
 }
 
-func writeFinding(b *bufio.Writer, st styles, f checks.Finding) {
+func writeListener(b textWriter, st styles, l checks.ListenerResult, quiet bool) {
+	if quiet && l.Status == checks.StatusOK {
+		return
+	}
+	var m string
+	switch l.Status {
+	case checks.StatusFail:
+		m = st.error.Render("✖")
+	case checks.StatusWarn:
+		m = st.warning.Render("!")
+	default:
+		m = st.ok.Render("✔")
+	}
+	sock := l.Socket()
+	if l.Proto != parsers.Unix {
+		sock += "/" + string(l.Proto)
+	}
+	why := checks.Unjudged(l.Listener)
+	if why != "" {
+		m, sock = st.dim.Render("–"), l.Raw
+	}
+	line := fmt.Sprintf("  %s %-28s %s", m, Clean(sock), st.path.Render(Clean(l.Pos.String())))
+	if l.Errno != "" {
+		line += "  " + l.Errno + "  " + st.id.Render(l.Finding)
+	}
+	if l.Via != "" {
+		line += st.dim.Render("  served from " + l.Via)
+	}
+	if why != "" {
+		line += st.dim.Render("  not judged: " + Clean(why))
+	}
+	if l.Conditional != "" {
+		line += st.dim.Render("  only if " + Clean(l.Conditional))
+	}
+	b.WriteString(line + "\n")
+}
+
+func writeFinding(b textWriter, st styles, f checks.Finding) {
 	sev := f.Severity.String()
 	switch f.Severity {
 	case checks.Error:

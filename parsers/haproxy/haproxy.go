@@ -236,6 +236,7 @@ type parser struct {
 	// lastDefaults is that of the most recent defaults section.
 	defaults     map[string]bool
 	lastDefaults bool
+	bindOpts     map[string]bindOpts // by option list, see bindOptions
 	tooMany      bool
 	kwMode       kwMode // how first words are checked
 	aborted      bool   // HAProxy reads no further file
@@ -750,13 +751,29 @@ func (p *parser) logForward(file string, lineno int, args []string, sec *section
 	}
 }
 
+// bindOptions is parseBindOpts, remembered per option list: config-parser
+// tries every bind option it knows on every word, and the thousands of
+// binds of a big config repeat a handful of option lists.
+func (p *parser) bindOptions(opts []string) bindOpts {
+	key := strings.Join(opts, "\x00")
+	if o, ok := p.bindOpts[key]; ok {
+		return o
+	}
+	if p.bindOpts == nil {
+		p.bindOpts = map[string]bindOpts{}
+	}
+	o := parseBindOpts(opts)
+	p.bindOpts[key] = o
+	return o
+}
+
 // listen is str2listener(): a comma-separated list of addresses sharing
 // the options that follow. One bad address makes HAProxy drop the line.
 // empty names the variables that expanded to nothing in the address word;
 // ux holds "unix-bind" defaults for unix sockets, or is nil.
 func (p *parser) listen(file string, lineno int, context, what, addrs string, opts []string, want sockType, pfx string, empty []string, ux *unixPerm) {
 	pos := parsers.Pos{File: file, Line: lineno}
-	o := parseBindOpts(opts)
+	o := p.bindOptions(opts)
 	start := len(p.cfg.Listeners)
 	for rest := addrs; rest != ""; {
 		elem := rest
