@@ -42,10 +42,41 @@ type files struct {
 	// verdicts holds what nginx's tokenizer says of each file read whole
 	// (see tokenCheck); a sharded read opens the main file more than once.
 	verdicts map[string]verdict
+
+	// stats remembers each name's stat(2): a sharded read asks about
+	// every file several times (glob, the shards' opens, their sizes),
+	// and on thousands of files the calls added up. statMu is its own
+	// lock because glob stats files while holding mu.
+	statMu sync.Mutex
+	stats  map[string]statResult
+}
+
+// statResult is what is kept of a stat: the FileInfo itself is ten times
+// bigger, and an include glob may match 100,000 files.
+type statResult struct {
+	size int64
+	mode fs.FileMode
+	err  error
 }
 
 func newFiles(root parsers.Root) *files {
-	return &files{root: root, globErrs: map[string][]string{}, globs: map[string][]string{}, verdicts: map[string]verdict{}}
+	return &files{root: root, globErrs: map[string][]string{}, globs: map[string][]string{}, verdicts: map[string]verdict{}, stats: map[string]statResult{}}
+}
+
+// stat is root.Stat(name), asked once per name.
+func (f *files) stat(name string) statResult {
+	f.statMu.Lock()
+	defer f.statMu.Unlock()
+	r, ok := f.stats[name]
+	if !ok {
+		fi, err := f.root.Stat(name)
+		r.err = err
+		if err == nil {
+			r.size, r.mode = fi.Size(), fi.Mode()
+		}
+		f.stats[name] = r
+	}
+	return r
 }
 
 // setVerdict records the tokenizer's verdict on name.
@@ -100,7 +131,7 @@ func (f *files) open(name string) (io.ReadCloser, error) {
 	}
 	// A big file is streamed instead: it is one descriptor, and holding
 	// it whole beside crossplane's own buffers would double the memory.
-	if fi, err := f.root.Stat(name); err == nil && fi.Size() > streamSize {
+	if st := f.stat(name); st.err == nil && st.size > streamSize {
 		file, err := f.root.Open(name)
 		if err != nil {
 			return nil, errors.New(sysMsg("open", name, err))
@@ -121,16 +152,16 @@ func (f *files) open(name string) (io.ReadCloser, error) {
 // check says, in nginx's words, why name cannot be read as a config file,
 // or returns "" when it can.
 func (f *files) check(name string) string {
-	fi, err := f.root.Stat(name)
+	st := f.stat(name)
 	switch {
-	case err != nil:
-		return sysMsg("open", name, err)
-	case fi.IsDir():
+	case st.err != nil:
+		return sysMsg("open", name, st.err)
+	case st.mode.IsDir():
 		return sysMsg("pread", name, syscall.EISDIR)
-	case !fi.Mode().IsRegular():
+	case !st.mode.IsRegular():
 		return fmt.Sprintf("open() \"%s\" failed: not a regular file", name)
-	case fi.Size() > maxFileSize:
-		return fmt.Sprintf("open() \"%s\" failed: %d bytes, larger than the %d lbdoctor reads", name, fi.Size(), int64(maxFileSize))
+	case st.size > maxFileSize:
+		return fmt.Sprintf("open() \"%s\" failed: %d bytes, larger than the %d lbdoctor reads", name, st.size, int64(maxFileSize))
 	}
 	return ""
 }

@@ -14,6 +14,10 @@ import (
 // to what it includes.
 const maxShardedMain = 1 << 20
 
+// minShardedAverage is the average size of the main file's direct includes
+// below which a sharded read does not pay (see parseSharded).
+const minShardedAverage = 256
+
 // parseSharded reads the files the main config includes in parallel, with
 // the same result as one crossplane.Parse. crossplane lexes one rune at a
 // time and reads the files one after another; on a config of thousands
@@ -33,7 +37,7 @@ func parseSharded(path string, fs *files, workers int) (units []unit, errs []cro
 	if workers < 2 {
 		return nil, nil, false
 	}
-	if fi, err := fs.root.Stat(path); err != nil || fi.Size() > maxShardedMain {
+	if st := fs.stat(path); st.err != nil || st.size > maxShardedMain {
 		return nil, nil, false
 	}
 	// Which files does the main file include? Read it with every other
@@ -42,7 +46,13 @@ func parseSharded(path string, fs *files, workers int) (units []unit, errs []cro
 	if err != nil || len(first.Config) < 3 {
 		return nil, nil, false
 	}
-	owner := assign(fs, first.Config[1:], workers)
+	owner, bytes := assign(fs, first.Config[1:], workers)
+	// Every worker pays for each direct include, its own or not; that pays
+	// off only when the files hold enough to parse. 100,000 empty files
+	// read in three parses took 60% more memory for no time saved.
+	if bytes/int64(len(first.Config)-1) < minShardedAverage {
+		return nil, nil, false
+	}
 
 	payloads := make([]*crossplane.Payload, workers)
 	failed := make([]error, workers)
@@ -125,7 +135,8 @@ func shardOptions(fs *files, main string, own func(name string) bool) *crossplan
 
 // assign gives each direct include of the main file to a worker, the
 // biggest first to the least loaded, so that the workers finish together.
-func assign(fs *files, direct []crossplane.Config, workers int) map[string]int {
+// It returns the owners and how many bytes the files hold.
+func assign(fs *files, direct []crossplane.Config, workers int) (owner map[string]int, bytes int64) {
 	type file struct {
 		name string
 		size int64
@@ -133,15 +144,14 @@ func assign(fs *files, direct []crossplane.Config, workers int) map[string]int {
 	all := make([]file, 0, len(direct))
 	for _, c := range direct {
 		f := file{name: c.File}
-		if fi, err := fs.root.Stat(c.File); err == nil {
-			f.size = fi.Size()
-		}
+		f.size = fs.stat(c.File).size
 		all = append(all, f)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].size > all[j].size })
 	load := make([]int64, workers)
-	owner := make(map[string]int, len(all))
+	owner = make(map[string]int, len(all))
 	for _, f := range all {
+		bytes += f.size
 		least := 0
 		for w := range load {
 			if load[w] < load[least] {
@@ -151,7 +161,7 @@ func assign(fs *files, direct []crossplane.Config, workers int) map[string]int {
 		owner[f.name] = least
 		load[least] += f.size + 1
 	}
-	return owner
+	return owner, bytes
 }
 
 // relink renumbers every include directive in dirs through global.

@@ -61,6 +61,14 @@ func TestShardedMatchesSerial(t *testing.T) {
 			"b.conf":     server("82") + "include a.conf;\n",
 			"c.conf":     server("83"),
 		}},
+		// Small files are read serially: a shard would pay for every
+		// file and parse next to nothing.
+		"small files": {files: map[string]string{
+			"nginx.conf": "events {}\nhttp {\n include a.conf;\n include b.conf;\n include c.conf;\n}\n",
+			"a.conf":     server("81"),
+			"b.conf":     server("82"),
+			"c.conf":     server("83"),
+		}},
 		"direct include also nested": {sharded: true, files: map[string]string{
 			"nginx.conf": "events {}\nhttp {\n include a.conf;\n include b.conf;\n include c.conf;\n}\n",
 			"a.conf":     server("81") + "include b.conf;\n",
@@ -75,6 +83,10 @@ func TestShardedMatchesSerial(t *testing.T) {
 				full := filepath.Join(dir, p)
 				if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 					t.Fatal(err)
+				}
+				if tr.sharded && p != "nginx.conf" {
+					// Big enough on average to be worth a sharded read.
+					body += strings.Repeat("# padding\n", 30)
 				}
 				if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
 					t.Fatal(err)
