@@ -9,7 +9,9 @@ var LBD001 = &Check{
 	Severity: Error,
 	Doc: `A configuration file could not be read the way the daemon reads it: a
 syntax error, a directive with an invalid argument, a missing include, an
-include cycle, or an address that does not parse.
+include cycle, an address that does not parse, or a keyword HAProxy does not
+know in that section (HAProxy 2.6's keywords, with those of later versions
+unless --haproxy-version says 2.6).
 
 The daemon refuses to start on such a file (or, for keepalived, skips the
 broken line), so lbdoctor reports it as an error at its file and line and
