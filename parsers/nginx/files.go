@@ -42,6 +42,9 @@ type files struct {
 	// verdicts holds what nginx's tokenizer says of each file read whole
 	// (see tokenCheck); a sharded read opens the main file more than once.
 	verdicts map[string]verdict
+	// spans holds the directives spanning lines of each file that has
+	// any (see spanLines), read in files smaller than streamSize.
+	spans map[string]spanLines
 
 	// stats remembers each name's stat(2): a sharded read asks about
 	// every file several times (glob, the shards' opens, their sizes),
@@ -60,7 +63,7 @@ type statResult struct {
 }
 
 func newFiles(root parsers.Root) *files {
-	return &files{root: root, globErrs: map[string][]string{}, globs: map[string][]string{}, verdicts: map[string]verdict{}, stats: map[string]statResult{}}
+	return &files{root: root, globErrs: map[string][]string{}, globs: map[string][]string{}, verdicts: map[string]verdict{}, spans: map[string]spanLines{}, stats: map[string]statResult{}}
 }
 
 // stat is root.Stat(name), asked once per name.
@@ -104,6 +107,13 @@ func (f *files) verdict(name string) verdict {
 	return v
 }
 
+// fileSpans are the directives of name that span lines, nil for most files.
+func (f *files) fileSpans(name string) spanLines {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.spans[name]
+}
+
 // tokenErrors are the errors of every verdict, sorted by file.
 func (f *files) tokenErrors() []parsers.Error {
 	f.mu.Lock()
@@ -142,9 +152,25 @@ func (f *files) open(name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, errors.New(sysMsg("open", name, err))
 	}
-	// A token cannot overflow the buffer of a file that fits in it.
-	if len(data) > confBuffer {
-		f.setVerdict(name, checkTokens(data))
+	// A token cannot overflow the buffer of a file that fits in it; the
+	// same pass notes the directives that span lines (streamed files
+	// keep crossplane's first lines).
+	multi := maySpan(data)
+	if len(data) > confBuffer || multi {
+		t := newTokenCheck()
+		if multi {
+			t.spans = &spanRec{data: data}
+		}
+		t.write(data)
+		t.end()
+		if len(data) > confBuffer {
+			f.setVerdict(name, t.verdict())
+		}
+		if multi && t.spans.out != nil {
+			f.mu.Lock()
+			f.spans[name] = t.spans.out
+			f.mu.Unlock()
+		}
 	}
 	return io.NopCloser(bytes.NewReader(data)), nil
 }

@@ -47,7 +47,7 @@ func group(ls []listen) []parsers.Error {
 			s = &sockState{servers: map[int]bool{}}
 			socks[k] = s
 		} else if msg := duplicate(l, s); msg != "" {
-			errs = append(errs, parsers.Error{Pos: l.l.Pos, Msg: msg})
+			errs = append(errs, parsers.Error{Pos: l.errPos, Msg: msg})
 			continue
 		}
 		s.servers[l.server] = true

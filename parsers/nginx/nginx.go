@@ -125,6 +125,7 @@ func Parse(path string, opts Options) (*parsers.Config, error) {
 	w.seen[main.name] = true
 	w.cfg.Files = append(w.cfg.Files, main.name)
 	w.stack = []string{main.name}
+	w.noteEnds(main)
 	w.walk(main.dirs, main.name, blockCtx{}, nil)
 	for _, e := range fs.tokenErrors() {
 		w.addError(e.Pos, e.Msg)
@@ -272,13 +273,15 @@ func (fb *fallback) resolve(d *crossplane.Directive, pos parsers.Pos) []unit {
 type server struct {
 	id        int
 	ctx       string
-	pos       parsers.Pos
+	pos       parsers.Pos // of its listeners
+	errPos    parsers.Pos // of its errors
 	hasListen bool
 }
 
 // listen is a listener with what grouping needs to know about it.
 type listen struct {
 	l        parsers.Listener
+	errPos   parsers.Pos // where nginx reports its errors; l.Pos is the first line
 	ctx      string
 	server   int
 	opts     listenOpts
@@ -306,6 +309,33 @@ type walker struct {
 	workerConns    int
 	workerConnsPos parsers.Pos
 	errs           map[parsers.Error]bool
+	// ends is the line nginx reports errors of a directive spanning lines
+	// at (see spanLines), for the files walked so far.
+	ends    map[*crossplane.Directive]int
+	spanned map[string]bool
+}
+
+// noteEnds learns where the directives of u that span lines end, once per
+// file.
+func (w *walker) noteEnds(u unit) {
+	sl := w.files.fileSpans(u.name)
+	if sl == nil || w.spanned[u.name] {
+		return
+	}
+	if w.spanned == nil {
+		w.spanned, w.ends = map[string]bool{}, map[*crossplane.Directive]int{}
+	}
+	w.spanned[u.name] = true
+	directiveEnds(u.dirs, sl, w.ends)
+}
+
+// errPos is where nginx reports an error of d, a directive of file: the
+// line of its ";" or "{". A listener keeps d's first line.
+func (w *walker) errPos(d *crossplane.Directive, file string) parsers.Pos {
+	if end, ok := w.ends[d]; ok {
+		return parsers.Pos{File: file, Line: end}
+	}
+	return parsers.Pos{File: file, Line: d.Line}
 }
 
 func (w *walker) addError(pos parsers.Pos, msg string) {
@@ -327,6 +357,9 @@ func (w *walker) addError(pos parsers.Pos, msg string) {
 // long parameter" where the quoted string outgrows the buffer.
 func (w *walker) addPayloadError(pe crossplane.PayloadError) {
 	pos, msg := payloadErrorPos(pe), payloadErrorMsg(pe.Error)
+	if sl := w.files.fileSpans(pos.File); sl != nil {
+		pos.Line = payloadEnd(sl, pos.Line, msg)
+	}
 	if msg == crossplane.ErrPrematureLexEnd.Error() || msg == `unexpected end of file, expecting "}"` {
 		if v := w.files.verdict(pe.File); v.msg != "" {
 			pos, msg = parsers.Pos{File: pe.File, Line: v.line}, v.msg
@@ -367,14 +400,14 @@ func (w *walker) walk(dirs crossplane.Directives, file string, ctx blockCtx, srv
 		switch {
 		case d.IsMapBlockParameter || d.IsComment():
 		case d.Directive == "include":
-			w.include(d, pos, ctx, srv)
+			w.include(d, w.errPos(d, file), ctx, srv)
 		case d.Directive == "worker_connections" && ctx.depth == 1 && ctx.top == "events" && len(d.Args) == 1:
 			if n, err := strconv.Atoi(d.Args[0]); err == nil {
-				w.workerConns, w.workerConnsPos = n, pos
+				w.workerConns, w.workerConnsPos = n, w.errPos(d, file)
 			}
 		case d.Directive == "listen" && srv != nil && !d.IsBlock():
 			srv.hasListen = true
-			w.listen(d, pos, srv)
+			w.listen(d, pos, w.errPos(d, file), srv)
 		case d.IsBlock():
 			if d.Directive == "events" && ctx.depth == 0 {
 				w.events = true
@@ -382,7 +415,7 @@ func (w *walker) walk(dirs crossplane.Directives, file string, ctx blockCtx, srv
 			inner := ctx.enter(d.Directive)
 			if d.Directive == "server" && ctx.depth == 1 && isServerContext(ctx.top) {
 				w.servers++
-				s := &server{id: w.servers, ctx: ctx.top, pos: pos}
+				s := &server{id: w.servers, ctx: ctx.top, pos: pos, errPos: w.errPos(d, file)}
 				w.walk(d.Block, file, inner, s)
 				w.endServer(s)
 				continue
@@ -417,6 +450,7 @@ func (w *walker) include(d *crossplane.Directive, pos parsers.Pos, ctx blockCtx,
 			w.cfg.Files = append(w.cfg.Files, u.name)
 		}
 		w.stack = append(w.stack, u.name)
+		w.noteEnds(u)
 		w.walk(u.dirs, u.name, ctx, srv)
 		w.stack = w.stack[:len(w.stack)-1]
 	}
@@ -431,10 +465,11 @@ func (w *walker) onStack(name string) bool {
 	return false
 }
 
-func (w *walker) listen(d *crossplane.Directive, pos parsers.Pos, srv *server) {
+// listen adds the listeners of d at pos; its errors go to errPos.
+func (w *walker) listen(d *crossplane.Directive, pos, errPos parsers.Pos, srv *server) {
 	addrs, opts, msg := parseListen(d.Args, srv.ctx, w.hosts)
 	if msg != "" {
-		w.addError(pos, msg)
+		w.addError(errPos, msg)
 		return
 	}
 	for _, a := range addrs {
@@ -452,7 +487,7 @@ func (w *walker) listen(d *crossplane.Directive, pos parsers.Pos, srv *server) {
 		if opts.udp && l.Proto == parsers.TCP {
 			l.Proto = parsers.UDP
 		}
-		w.listens = append(w.listens, listen{l: l, ctx: srv.ctx, server: srv.id, opts: opts, wildcard: a.wildcard})
+		w.listens = append(w.listens, listen{l: l, errPos: errPos, ctx: srv.ctx, server: srv.id, opts: opts, wildcard: a.wildcard})
 	}
 }
 
@@ -464,7 +499,7 @@ func (w *walker) endServer(s *server) {
 		return
 	}
 	if s.ctx != "http" {
-		w.addError(s.pos, `no "listen" is defined for server`)
+		w.addError(s.errPos, `no "listen" is defined for server`)
 		return
 	}
 	port := 80
@@ -481,6 +516,7 @@ func (w *walker) endServer(s *server) {
 			Addr:    netip.IPv4Unspecified(),
 			Port:    port,
 		},
+		errPos:   s.errPos,
 		ctx:      "http",
 		server:   s.id,
 		wildcard: true,

@@ -44,7 +44,8 @@ type tokenCheck struct {
 
 	lastSpace, needSpace, quoted, comment, variable, dq, sq bool
 
-	lua    []byte // the last bytes read, to find luaBlock across reads
+	lua    []byte   // the last bytes read, to find luaBlock across reads
+	spans  *spanRec // nil unless the caller wants the directives that span lines
 	done   bool
 	failed bool
 	line0  int // where the error is, when failed
@@ -193,10 +194,7 @@ func (t *tokenCheck) step(c byte) bool {
 			t.lastSpace, t.needSpace = true, false
 			return true
 		case c == ';' || c == '{':
-			if c == '{' {
-				t.depth++
-			}
-			t.next()
+			t.terminate(c)
 			return true
 		case c == ')':
 			t.lastSpace, t.needSpace = true, false
@@ -210,15 +208,19 @@ func (t *tokenCheck) step(c byte) bool {
 		if isSpace(c) {
 			return true
 		}
+		if t.spans != nil && t.nargs == 0 && c != ';' && c != '{' && c != '}' && c != '#' {
+			name := at
+			if c == '"' || c == '\'' {
+				name++
+			}
+			t.spans.start(name, t.line)
+		}
 		switch c {
 		case ';', '{':
 			if t.nargs == 0 {
 				return false
 			}
-			if c == '{' {
-				t.depth++
-			}
-			t.next()
+			t.terminate(c)
 		case '}':
 			// A "}" closing no block of this file is an error of
 			// ngx_conf_parse, where nginx stops.
@@ -254,28 +256,47 @@ func (t *tokenCheck) step(c byte) bool {
 	case t.dq:
 		if c == '"' {
 			t.dq, t.needSpace = false, true
-			t.nargs++
+			t.word(at)
 		}
 	case t.sq:
 		if c == '\'' {
 			t.sq, t.needSpace = false, true
-			t.nargs++
+			t.word(at)
 		}
 	case isSpace(c) || c == ';' || c == '{':
 		t.lastSpace = true
-		t.nargs++
-		if c == '{' {
-			t.depth++
-		}
+		t.word(at)
 		if !isSpace(c) {
-			t.next()
+			t.terminate(c)
 		}
 	}
 	return true
 }
 
+// word counts a word of the directive that ended before offset at.
+func (t *tokenCheck) word(at int64) {
+	t.nargs++
+	if t.nargs == 1 && t.spans != nil {
+		t.spans.nameEnd = at
+	}
+}
+
+// terminate ends the directive at c, a ";" or a "{".
+func (t *tokenCheck) terminate(c byte) {
+	if c == '{' {
+		t.depth++
+	}
+	if t.spans != nil {
+		t.spans.end(t.line)
+	}
+	t.next()
+}
+
 // end is the end of the file.
 func (t *tokenCheck) end() {
+	if t.spans != nil {
+		t.spans.flush()
+	}
 	if t.done {
 		return
 	}

@@ -105,6 +105,38 @@ var syntaxCases = []struct {
 		`/nginx.conf:5 unexpected end of file, expecting ";" or "}"`},
 	{"eof/unclosed-block", map[string]string{"nginx.conf": "events {}\nhttp {\n\n"},
 		`/nginx.conf:4 unexpected end of file, expecting "}"`},
+
+	// An error of a directive that spans lines is at the line of its ";"
+	// or "{", where nginx's tokenizer is when the directive ends.
+	{"lines/listen-port", map[string]string{"nginx.conf": "events {}\nhttp { server { listen 127.0.0.1:99999\n  ; } }\n"},
+		`/nginx.conf:3 invalid port in "127.0.0.1:99999" of the "listen" directive`},
+	{"lines/listen-3-lines", map[string]string{"nginx.conf": "events {}\nhttp { server { listen\n127.0.0.1:99999\n\n  ; } }\n"},
+		`/nginx.conf:5 invalid port in "127.0.0.1:99999" of the "listen" directive`},
+	{"lines/listen-parameter", map[string]string{"nginx.conf": "events {}\nhttp { server { listen 127.0.0.1:80\nfoo; } }\n"},
+		`/nginx.conf:3 invalid parameter "foo"`},
+	{"lines/listen-comment", map[string]string{"nginx.conf": "events {}\nhttp { server { listen 127.0.0.1:99999 # c;\n#x;\n ; } }\n"},
+		`/nginx.conf:4 invalid port in "127.0.0.1:99999" of the "listen" directive`},
+	{"lines/quoted", map[string]string{"nginx.conf": "events {}\nhttp { server { listen \"127.0.0.1:8\n0\"; } }\n"},
+		"/nginx.conf:3 invalid port in \"127.0.0.1:8\n0\" of the \"listen\" directive"},
+	{"lines/quoted-semicolon-later", map[string]string{"nginx.conf": "events {}\nhttp { server { listen '127.0.0.1:8\n0'\n\n; } }\n"},
+		"/nginx.conf:5 invalid port in \"127.0.0.1:8\n0\" of the \"listen\" directive"},
+	{"lines/not-allowed", map[string]string{"nginx.conf": "events {}\nhttp { listen\n127.0.0.1:80; }\n"},
+		`/nginx.conf:3 "listen" directive is not allowed here`},
+	{"lines/arguments", map[string]string{"nginx.conf": "events {}\nhttp { server_tokens\non off\n; }\n"},
+		`/nginx.conf:4 invalid number of arguments in "server_tokens" directive`},
+	{"lines/block-brace-later", map[string]string{"nginx.conf": "events {}\nhttp { server\n\n{ } \n upstream\n\n{ } }\n"},
+		`/nginx.conf:7 invalid number of arguments in "upstream" directive`},
+	{"lines/duplicate-default", map[string]string{"nginx.conf": "events {}\nhttp { server { listen 127.0.0.1:80\n default_server; }\nserver { listen 127.0.0.1:80\n default_server\n; } }\n"},
+		`/nginx.conf:6 a duplicate default server for 127.0.0.1:80`},
+	{"lines/same-line", map[string]string{"nginx.conf": "events {}\nhttp { server { listen 127.0.0.1:99999 ; listen\n80; } }\n"},
+		`/nginx.conf:2 invalid port in "127.0.0.1:99999" of the "listen" directive`},
+	{"lines/same-line-second", map[string]string{"nginx.conf": "events {}\nhttp { server { listen 80; listen\n127.0.0.1:99999; } }\n"},
+		`/nginx.conf:3 invalid port in "127.0.0.1:99999" of the "listen" directive`},
+	{"lines/included", map[string]string{"nginx.conf": "events {}\nhttp {\n    include a.conf;\n    include b.conf;\n}\n",
+		"a.conf": "server { listen 127.0.0.1:81; }\n", "b.conf": "\nserver { listen 127.0.0.1:82\n  ssl\n  foo; }\n"},
+		`/b.conf:4 invalid parameter "foo"`},
+	{"lines/big-file", map[string]string{"nginx.conf": "events {}\n" + strings.Repeat("# padding\n", 1000) + "http { server { listen 127.0.0.1:99999\n; } }\n"},
+		`/nginx.conf:1003 invalid port in "127.0.0.1:99999" of the "listen" directive`},
 }
 
 func writeCase(t *testing.T, files map[string]string) string {
@@ -181,5 +213,91 @@ func TestSyntaxNginx(t *testing.T) {
 				t.Fatalf("nginx -t says:\n%s\nwant its first error to be %s in %s", out, msg, pos)
 			}
 		})
+	}
+}
+
+// TestErrorLines checks what the syntax cases cannot: errors whose text
+// names the file, and that listeners keep the first line of their
+// directive while its errors move to the line of its ";".
+func TestErrorLines(t *testing.T) {
+	tests := []struct {
+		name      string
+		files     map[string]string
+		errors    []string
+		listeners []int // the lines of the listeners of nginx.conf
+	}{
+		// nginx -t: open() ".../missing.conf" failed (2: No such file or directory) in .../nginx.conf:3
+		{"include-missing", map[string]string{"nginx.conf": "events {}\ninclude\n  missing.conf;\n"},
+			[]string{`/nginx.conf:3 open() "/missing.conf" failed (2: No such file or directory)`}, nil},
+		// nginx -t: a duplicate default server for 127.0.0.1:80 in .../nginx.conf:6
+		{"duplicate", map[string]string{"nginx.conf": "events {}\nhttp { server { listen 127.0.0.1:80\n default_server; }\nserver { listen 127.0.0.1:80\n default_server\n; } }\n"},
+			[]string{`/nginx.conf:6 a duplicate default server for 127.0.0.1:80`}, []int{2, 4}},
+		{"listener-first-line", map[string]string{"nginx.conf": "events {}\nhttp { server\n{ listen\n 127.0.0.1:80\n ;\n}\nserver\n{ }\n}\n"},
+			nil, []int{3, 7}},
+		// Without a spanning directive nothing moves.
+		{"one-line", map[string]string{"nginx.conf": "events {}\nhttp { server { listen 127.0.0.1:99999; } }\n"},
+			[]string{`/nginx.conf:2 invalid port in "127.0.0.1:99999" of the "listen" directive`}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeCase(t, tt.files)
+			for _, workers := range []int{1, 4} {
+				cfg, err := Parse("/nginx.conf", Options{Root: parsers.Root(dir), Workers: workers})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, e := range cfg.Errors {
+					got = append(got, fmt.Sprintf("%s:%d %s", e.Pos.File, e.Pos.Line, e.Msg))
+				}
+				if !reflect.DeepEqual(got, tt.errors) {
+					t.Errorf("workers %d: errors\n%q\nwant\n%q", workers, got, tt.errors)
+				}
+				var lines []int
+				for _, l := range cfg.Listeners {
+					lines = append(lines, l.Pos.Line)
+				}
+				if !reflect.DeepEqual(lines, tt.listeners) {
+					t.Errorf("workers %d: listeners at lines %v, want %v", workers, lines, tt.listeners)
+				}
+			}
+		})
+	}
+}
+
+func TestMaySpan(t *testing.T) {
+	tests := []struct {
+		data string
+		want bool
+	}{
+		{"", false},
+		{"events {}\nhttp {\n  server { listen 80; } # x\n\n  # comment \"\n}\n", false},
+		{"server{\n}\n", false},
+		{"listen 80\n;\n", true},
+		{"server\n{\n}\n", true},
+		{"x \"a;\nb\";\n", true},
+		{"x 'a';\n", true},
+		{"x a\\\n;\n", true},
+		{"x a}\n;\n", true},
+		{"x ${\nb};\n", true},
+		{"x a # c;\n;\n", true},
+		{"listen 80;", false},
+		{"listen 80", true},
+	}
+	for _, tt := range tests {
+		if got := maySpan([]byte(tt.data)); got != tt.want {
+			t.Errorf("maySpan(%q) = %v, want %v", tt.data, got, tt.want)
+		}
+	}
+}
+
+func TestScanSpans(t *testing.T) {
+	got := scanSpans([]byte("a 1; b\n2; c 3;\n\"d\"\n{ e 4; }\n# f\nf; g\n;\n"))
+	want := spanLines{1: {{"a", 1}, {"b", 2}}, 3: {{"d", 4}}, 6: {{"f", 6}, {"g", 7}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("scanSpans = %v, want %v", got, want)
+	}
+	if got := scanSpans([]byte("a 1;\nb { c 2; }\n")); got != nil {
+		t.Errorf("scanSpans of one-line directives = %v, want nil", got)
 	}
 }
