@@ -220,6 +220,12 @@ type configRow struct {
 	listeners, errors, warnings int
 }
 
+// against is t's time over nginx -t's plus haproxy -c's, and its peak RSS
+// over nginx -t's: the two ratios of issue 6's targets.
+func (r configRow) against(t timing) (timeRatio, memRatio float64) {
+	return float64(t.median) / float64(r.nginx.median+r.haproxy.median), float64(t.peakRSS) / float64(r.nginx.peakRSS)
+}
+
 // benchConfigs times lbdoctor check against nginx -t plus haproxy -c at
 // every scale and prints the table.
 func benchConfigs(ctx context.Context, cfg config, sp *spawner, lbdoctor string, fixtures []*fixture.Fixture, w io.Writer) error {
@@ -257,8 +263,7 @@ func benchConfigs(ctx context.Context, cfg config, sp *spawner, lbdoctor string,
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scale\tlbdoctor check\tpeak RSS\tnginx -t\tpeak RSS\thaproxy -c\tpeak RSS\ttime ratio\tRSS ratio\t")
 	for _, r := range rows {
-		ratio := float64(r.lbd.median) / float64(r.nginx.median+r.haproxy.median)
-		mem := float64(r.lbd.peakRSS) / float64(r.nginx.peakRSS)
+		ratio, mem := r.against(r.lbd)
 		fmt.Fprintf(tw, "%s\t%s (%s)\t%s\t%s (%s)\t%s\t%s (%s)\t%s\t%.2f %s\t%.2f %s\t\n", scaleName(r.f.Scale),
 			ms(r.lbd.median), ms(r.lbd.best), mib(r.lbd.peakRSS),
 			ms(r.nginx.median), ms(r.nginx.best), mib(r.nginx.peakRSS),
@@ -271,8 +276,7 @@ func benchConfigs(ctx context.Context, cfg config, sp *spawner, lbdoctor string,
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scale	lbdoctor check --json	peak RSS	time ratio	RSS ratio	")
 	for _, r := range rows {
-		ratio := float64(r.json.median) / float64(r.nginx.median+r.haproxy.median)
-		mem := float64(r.json.peakRSS) / float64(r.nginx.peakRSS)
+		ratio, mem := r.against(r.json)
 		fmt.Fprintf(tw, "%s\t%s (%s)\t%s\t%.2f %s\t%.2f %s\t\n", scaleName(r.f.Scale),
 			ms(r.json.median), ms(r.json.best), mib(r.json.peakRSS), ratio, verdictMark(ratio <= 0.5), mem, verdictMark(mem <= 1))
 	}

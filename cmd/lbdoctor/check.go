@@ -200,7 +200,7 @@ func evaluate(f checkFlags, stderr io.Writer) ([]*checks.Result, error) {
 		name, _ := os.Hostname()
 		return name
 	}
-	services, ignores, err := loadServices(f, root, hostname)
+	services, err := loadServices(f, root, hostname)
 	loading.Wait()
 	for _, err := range hostErrs {
 		if err != nil {
@@ -210,6 +210,14 @@ func evaluate(f checkFlags, stderr io.Writer) ([]*checks.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One scan over every file read: ScanFiles reads them on every CPU.
+	var files []string
+	for _, s := range services {
+		if s.Config != nil {
+			files = append(files, s.Config.Files...)
+		}
+	}
+	ignores := directive.ScanFiles(root, files)
 	var probes map[string]string
 	if f.probe {
 		if len(f.hosts) > 0 {
@@ -319,15 +327,14 @@ func socketDirs(services []checks.Service) []string {
 }
 
 // loadServices finds and parses the configs named by flags, or, when no
-// flag names one, those found at the default paths, and reads the inline
-// ignores of every file they read. hostname gives the judged host's name,
-// which names HAProxy's local peer and keepalived's config id; it may block
-// until a snapshot is read.
+// flag names one, those found at the default paths. hostname gives the
+// judged host's name, which names HAProxy's local peer and keepalived's
+// config id; it may block until a snapshot is read.
 //
 // Each config is read in its own goroutine: they share nothing, and on a
 // big load balancer nginx's files alone take longer than everything else,
 // so HAProxy, keepalived and the snapshot are read beside it.
-func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]checks.Service, []directive.Ignore, error) {
+func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]checks.Service, error) {
 	// A unit that cannot be read leaves the daemon as its package runs it.
 	nginxUnit, _ := systemd.ReadUnit(root, "nginx.service")
 	haproxyUnit, _ := systemd.ReadUnit(root, "haproxy.service")
@@ -405,18 +412,11 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	results := make([]loaded, len(jobs))
 	var wg sync.WaitGroup
 	for i, job := range jobs {
-		wg.Go(func() {
-			r := job()
-			if r.err == nil && r.svc.Config != nil {
-				r.ignores = directive.ScanFiles(root, r.svc.Config.Files)
-			}
-			results[i] = r
-		})
+		wg.Go(func() { results[i] = job() })
 	}
 	wg.Wait()
 
 	var services []checks.Service
-	var ignores []directive.Ignore
 	var tried []string
 	var errs []error
 	found := 0
@@ -426,7 +426,6 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 			continue
 		}
 		services = append(services, r.svc)
-		ignores = append(ignores, r.ignores...)
 		tried = append(tried, r.tried...)
 		if r.found {
 			found++
@@ -436,23 +435,22 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 		// A flag naming a missing file is a usage error of its own; the
 		// first one, in flag order, is the one to fix first.
 		if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
-			return nil, nil, errs[0]
+			return nil, errs[0]
 		}
-		return nil, nil, errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
 	if found == 0 {
-		return nil, nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
+		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
 	}
-	return services, ignores, nil
+	return services, nil
 }
 
 // loaded is one config read by loadServices.
 type loaded struct {
-	svc     checks.Service
-	ignores []directive.Ignore
-	found   bool
-	tried   []string
-	err     error
+	svc   checks.Service
+	found bool
+	tried []string
+	err   error
 }
 
 // nonRoot reports whether the unit runs the daemon's master as a user other

@@ -153,6 +153,15 @@ func writeCase(t *testing.T, files map[string]string) string {
 	return dir
 }
 
+// errorLines is cfg's errors as "file:line message".
+func errorLines(cfg *parsers.Config) []string {
+	var out []string
+	for _, e := range cfg.Errors {
+		out = append(out, fmt.Sprintf("%s:%d %s", e.Pos.File, e.Pos.Line, e.Msg))
+	}
+	return out
+}
+
 func TestSyntax(t *testing.T) {
 	for _, tt := range syntaxCases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,10 +172,7 @@ func TestSyntax(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var got []string
-				for _, e := range cfg.Errors {
-					got = append(got, fmt.Sprintf("%s:%d %s", e.Pos.File, e.Pos.Line, e.Msg))
-				}
+				got := errorLines(cfg)
 				var want []string
 				if tt.want != "" {
 					want = []string{tt.want}
@@ -246,10 +252,7 @@ func TestErrorLines(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var got []string
-				for _, e := range cfg.Errors {
-					got = append(got, fmt.Sprintf("%s:%d %s", e.Pos.File, e.Pos.Line, e.Msg))
-				}
+				got := errorLines(cfg)
 				if !reflect.DeepEqual(got, tt.errors) {
 					t.Errorf("workers %d: errors\n%q\nwant\n%q", workers, got, tt.errors)
 				}
