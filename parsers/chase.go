@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 )
 
 // MaxSymlinks is the kernel's limit (MAXSYMLINKS) on symlinks followed while
@@ -96,4 +97,34 @@ func (root Root) ShownName(listed, resolved string) string {
 		return listed
 	}
 	return resolved
+}
+
+// ReadConfDir reads the entries of a configuration directory below the
+// root, its symlinks resolved by Chase, as systemd's conf_files_list()
+// reads one. resolved is dir resolved, "" when that failed. No entries
+// come back when the directory is skipped: it does not exist or cannot be
+// read, or problem says why it is worth reporting at dir (a symlink loop,
+// a file where a directory is expected). Any other failure is an error.
+func (root Root) ReadConfDir(dir string) (resolved string, entries []os.DirEntry, problem string, err error) {
+	resolved, err = root.Chase(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return "", nil, "", nil
+		}
+		if errors.Is(err, ErrLoop) || errors.Is(err, syscall.ENOTDIR) {
+			return "", nil, err.Error(), nil
+		}
+		return "", nil, "", err
+	}
+	entries, err = os.ReadDir(root.Path(resolved))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return resolved, nil, "", nil
+		}
+		if errors.Is(err, syscall.ENOTDIR) {
+			return resolved, nil, "not a directory", nil
+		}
+		return resolved, nil, "", err
+	}
+	return resolved, entries, "", nil
 }

@@ -14,11 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
@@ -104,27 +102,13 @@ func ReadBoot(root parsers.Root) (*Boot, error) {
 func (b *Boot) list(root parsers.Root) ([]string, error) {
 	seen := map[string]string{}
 	for _, dir := range dirs() {
-		resolved, err := root.Chase(dir)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-				continue
-			}
-			if errors.Is(err, parsers.ErrLoop) || errors.Is(err, syscall.ENOTDIR) {
-				b.Errors = append(b.Errors, parsers.Error{Pos: parsers.Pos{File: dir}, Msg: err.Error()})
-				continue
-			}
+		_, des, problem, err := root.ReadConfDir(dir)
+		switch {
+		case err != nil:
 			return nil, fmt.Errorf("list %s: %w", dir, err)
-		}
-		des, err := os.ReadDir(root.Path(resolved))
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-				continue
-			}
-			if errors.Is(err, syscall.ENOTDIR) {
-				b.Errors = append(b.Errors, parsers.Error{Pos: parsers.Pos{File: dir}, Msg: "not a directory"})
-				continue
-			}
-			return nil, fmt.Errorf("list %s: %w", dir, err)
+		case problem != "":
+			b.Errors = append(b.Errors, parsers.Error{Pos: parsers.Pos{File: dir}, Msg: problem})
+			continue
 		}
 		for _, de := range des {
 			n := de.Name()

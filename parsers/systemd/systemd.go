@@ -374,31 +374,20 @@ func (u *Unit) confFiles(root parsers.Root, dirs []string, suffix string) ([]str
 	seen := map[string]string{}
 	visited := map[string]bool{}
 	for _, dir := range dirs {
-		resolved, err := root.Chase(dir)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		resolved, des, problem, err := root.ReadConfDir(dir)
+		if resolved != "" {
+			// A directory reached twice is read (and reported) once.
+			if visited[resolved] {
 				continue
 			}
-			if errors.Is(err, parsers.ErrLoop) || errors.Is(err, syscall.ENOTDIR) {
-				u.Errors = append(u.Errors, parsers.Error{Pos: parsers.Pos{File: dir}, Msg: err.Error()})
-				continue
-			}
-			return nil, fmt.Errorf("list %s: %w", dir, err)
+			visited[resolved] = true
 		}
-		if visited[resolved] {
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("list %s: %w", dir, err)
+		case problem != "":
+			u.Errors = append(u.Errors, parsers.Error{Pos: parsers.Pos{File: dir}, Msg: problem})
 			continue
-		}
-		visited[resolved] = true
-		des, err := os.ReadDir(root.Path(resolved))
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-				continue
-			}
-			if errors.Is(err, syscall.ENOTDIR) {
-				u.Errors = append(u.Errors, parsers.Error{Pos: parsers.Pos{File: dir}, Msg: "not a directory"})
-				continue
-			}
-			return nil, fmt.Errorf("list %s: %w", dir, err)
 		}
 		for _, de := range des {
 			n := de.Name()
