@@ -161,17 +161,8 @@ func startBusyHost(ctx context.Context, self string, n int) (*busyHost, error) {
 }
 
 func startHelper(ctx context.Context, self string, n int) (*helper, error) {
-	cmd := exec.CommandContext(ctx, self, connsHelperCmd, "-n", fmt.Sprint(n))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	cmd, stdin, stdout, err := startChild(ctx, self, connsHelperCmd, "-n", fmt.Sprint(n))
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	h := &helper{cmd: cmd, stdin: stdin}

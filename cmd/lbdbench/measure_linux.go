@@ -152,20 +152,30 @@ type spawner struct {
 // spawnHelperCmd); the programs it runs live in the network namespace of
 // the calling thread.
 func startSpawner(ctx context.Context, self string) (*spawner, error) {
-	cmd := exec.CommandContext(ctx, self, spawnHelperCmd)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	cmd, stdin, stdout, err := startChild(ctx, self, spawnHelperCmd)
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	return &spawner{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout), enc: json.NewEncoder(stdin)}, nil
+}
+
+// startChild starts self with args, talking to it over its stdin and
+// stdout; its stderr is ours.
+func startChild(ctx context.Context, self string, args ...string) (*exec.Cmd, io.WriteCloser, io.Reader, error) {
+	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, stdin, stdout, nil
 }
 
 // run runs argv to its end.
