@@ -5,13 +5,39 @@ BIN     ?= bin/lbdoctor
 DAEMONS := nginx haproxy keepalived ip
 PKGS    := nginx-light libnginx-mod-stream haproxy keepalived iproute2
 
-.PHONY: all build demo test deps corpus lint fuzz bench clean
+.PHONY: all build demo test deps corpus lint fuzz bench clean package
 CORPUS  ?= $(abspath $(or $(LBDOCTOR_CORPUS),../shared/corpus))
+
+# VERSION names the packages and is stamped into the binary: X.Y.Z on a
+# vX.Y.Z tag, X.Y.Z+N.gHASH after it, 0.0.0+N.gHASH before the first tag
+# (cmd/lbdpkg/version.sh says how; each is a valid deb and rpm version).
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell sh cmd/lbdpkg/version.sh)
+endif
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS := -X main.stampedVersion=$(VERSION) -X main.stampedCommit=$(COMMIT)
 
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/lbdoctor
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lbdoctor
+
+# package builds PKGDIR/lbdoctor_VERSION_ARCH.deb and
+# PKGDIR/lbdoctor-VERSION.RPMARCH.rpm with nfpm (cmd/lbdpkg) for each of
+# ARCHES (default this machine's; ARCH=arm64 or ARCHES="amd64 arm64"):
+# the static binary, the man page and completions it prints of itself,
+# examples/, LICENSE and CHANGELOG.md. cmd/lbdpkg's test installs the .deb.
+ARCHES     ?= $(or $(ARCH),$(shell $(GO) env GOARCH))
+PKGDIR     ?= bin
+MAINTAINER ?= lbdoctor maintainers <maintainers@lbdoctor.invalid>
+package:
+	@hostarch=$$($(GO) env GOARCH); for a in $$(echo $(ARCHES) $$hostarch | tr ' ' '\n' | sort -u); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)' \
+	    -o $(PKGDIR)/linux_$$a/lbdoctor ./cmd/lbdoctor || exit 1; \
+	done; \
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null) $(GO) run ./cmd/lbdpkg -version '$(VERSION)' \
+	  -maintainer '$(MAINTAINER)' -out $(PKGDIR) -gen $(PKGDIR)/linux_$$hostarch/lbdoctor \
+	  $(foreach a,$(ARCHES),-bin $(a)=$(PKGDIR)/linux_$(a)/lbdoctor)
 
 # The demo judges the bundled HA pair's BACKUP node (testdata/demo/lb2)
 # against its host snapshot: nginx and HAProxy listen on the keepalived VIP,
