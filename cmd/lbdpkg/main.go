@@ -75,15 +75,16 @@ type options struct {
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "lbdpkg:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, stdout io.Writer) error {
+func run(args []string, stdout, stderr io.Writer) error {
 	o := options{bins: archFlag{}}
 	fl := flag.NewFlagSet("lbdpkg", flag.ContinueOnError)
+	fl.SetOutput(stderr)
 	fl.StringVar(&o.version, "version", "", "package `VERSION` (a valid deb and rpm version)")
 	fl.StringVar(&o.release, "release", "1", "rpm `RELEASE`")
 	fl.StringVar(&o.maintainer, "maintainer", "lbdoctor maintainers <maintainers@lbdoctor.invalid>", "package `MAINTAINER`")
