@@ -417,7 +417,7 @@ func TestVersionScript(t *testing.T) {
 	git("checkout", "-q", "f")
 	git("tag", "v1.0.0-rc1")
 	check(version(), "1.0.0~rc1")
-	h = commit("3")
+	commit("3")
 	git("tag", "v1.0.0")
 	check(version(), "1.0.0")
 	os.WriteFile(filepath.Join(dir, "f"), []byte("changed"), 0o644)
