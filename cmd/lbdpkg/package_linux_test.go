@@ -288,13 +288,27 @@ run list lbdoctor list
 run manw man -w lbdoctor
 run man env MANWIDTH=80 MANPAGER=cat man --warnings lbdoctor
 run bash bash -c '. /usr/share/bash-completion/completions/lbdoctor && complete -p lbdoctor'
+if [ -n "$UNITS" ]; then run units systemd-analyze verify $UNITS; fi
 run purge dpkg --purge lbdoctor
 run gone sh -c 'if dpkg-query -W lbdoctor; then exit 1; fi; test ! -e /usr/bin/lbdoctor'
 `
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "--", "bash", "-c", script)
-	cmd.Env = append(os.Environ(), "TAG="+tag, "WORK="+work, "RESULTS="+results, "DEB="+deb, "LC_ALL=C")
+	// The example units, once examples/systemd has them: systemd-analyze
+	// verify checks them where the package put them, against the installed
+	// /usr/bin/lbdoctor and man page.
+	var units []string
+	for _, f := range want {
+		if strings.HasPrefix(f, "/usr/share/doc/lbdoctor/examples/systemd/") && (strings.HasSuffix(f, ".service") || strings.HasSuffix(f, ".timer")) {
+			units = append(units, f)
+		}
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err != nil && len(units) > 0 {
+		t.Logf("systemd-analyze is not installed: the example units %q are not verified", units)
+		units = nil
+	}
+	cmd.Env = append(os.Environ(), "TAG="+tag, "WORK="+work, "RESULTS="+results, "DEB="+deb, "LC_ALL=C", "UNITS="+strings.Join(units, " "))
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		var ee *exec.ExitError
@@ -345,6 +359,11 @@ run gone sh -c 'if dpkg-query -W lbdoctor; then exit 1; fi; test ! -e /usr/bin/l
 	}
 	if got := strings.TrimSpace(result("bash", 0)); got != "complete -F _lbdoctor lbdoctor" {
 		t.Errorf("bash completion: %q", got)
+	}
+	if len(units) > 0 {
+		t.Logf("systemd-analyze verify %s:\n%s", strings.Join(units, " "), result("units", 0))
+	} else {
+		t.Log("no example units under examples/systemd: systemd-analyze verify not run")
 	}
 	result("purge", 0)
 	result("gone", 0)
