@@ -37,7 +37,7 @@ func commands() []command {
 // flagValues are the fixed choices of flags, for completion.
 var flagValues = map[string][]string{
 	"role":    {"current", "backup", "master", "both"},
-	"format":  {"text", "json", "sarif", "github", "junit"},
+	"format":  {"text", "json", "sarif", "github", "junit", "prometheus"},
 	"fail-on": {"error", "warning", "never"},
 }
 
