@@ -99,6 +99,7 @@ func TestGolden(t *testing.T) {
 		{"sarif.golden", func(b *bytes.Buffer, r *checks.Result) error { return SARIF(b, "v0.0.0-test", r) }},
 		{"github.golden", func(b *bytes.Buffer, r *checks.Result) error { return GitHub(b, r) }},
 		{"junit.golden", func(b *bytes.Buffer, r *checks.Result) error { return JUnit(b, r) }},
+		{"prometheus.golden", func(b *bytes.Buffer, r *checks.Result) error { return Prometheus(b, promRun(r)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
