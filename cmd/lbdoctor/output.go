@@ -1,20 +1,24 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // writeAtomic writes what write produces to path through a temporary file
 // in the same directory, renamed over path once complete: whoever reads
 // path (node_exporter's textfile collector, a CI step, the next run) sees
-// the old file or the new one, never half of one. The file is mode 0644,
-// as prometheus.WriteToTextfile leaves its own. On an error path is left
-// as it was.
+// the old file or the new one, never half of one. Its mode is what a shell
+// redirection would leave: an existing file's, or 0666 less the umask. On
+// an error path is left as it was.
 func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	tmp, err := createTemp(path)
 	if err != nil {
 		return err
 	}
@@ -27,13 +31,30 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	if err := write(tmp); err != nil {
 		return err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+			return err
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// createTemp creates a new file beside path, hidden and named after it,
+// with mode 0666 for the kernel to mask with the umask (os.CreateTemp's
+// files are 0600 whatever the umask).
+func createTemp(path string) (*os.File, error) {
+	dir, base := filepath.Split(path)
+	for range 100 {
+		name := filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("create a temporary file beside %s: too many tries", path)
 }
 
 // outputError is a failure to write the output itself: there is nowhere
