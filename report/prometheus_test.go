@@ -122,7 +122,8 @@ func TestPrometheusDown(t *testing.T) {
 
 // TestPrometheusHosts judges several hosts in one run (--host twice): each
 // host's series carry its name, or its snapshot file when two hosts share
-// a name; two configs of one service add up, ok only when both are.
+// a name; two configs of one service add up, ok only when both are. A
+// name that is not UTF-8 (which the registry would refuse) is escaped.
 func TestPrometheusHosts(t *testing.T) {
 	mk := func(name, source string, statuses ...string) *checks.Result {
 		r := &checks.Result{Input: &checks.Input{Role: checks.RoleBackup, Host: &host.Facts{Hostname: name, Source: source}}}
@@ -132,7 +133,7 @@ func TestPrometheusHosts(t *testing.T) {
 		return r
 	}
 	var b bytes.Buffer
-	if err := Prometheus(&b, promRun(mk("lb1", "a.yaml", checks.StatusOK), mk("lb1", "b.yaml", checks.StatusOK, checks.StatusFail), mk("lb2", "c.yaml", checks.StatusFail, checks.StatusOK))); err != nil {
+	if err := Prometheus(&b, promRun(mk("lb1", "a.yaml", checks.StatusOK), mk("lb1", "b.yaml", checks.StatusOK, checks.StatusFail), mk("lb2", "c.yaml", checks.StatusFail, checks.StatusOK), mk("lb\xff", "d.yaml", checks.StatusOK))); err != nil {
 		t.Fatal(err)
 	}
 	got := samples(t, b.Bytes())
@@ -146,5 +147,6 @@ func TestPrometheusHosts(t *testing.T) {
 		`lbdoctor_service_ok{host="a.yaml",role="backup",service="nginx"} 1`,
 		`lbdoctor_service_ok{host="b.yaml",role="backup",service="nginx"} 0`,
 		`lbdoctor_service_ok{host="lb2",role="backup",service="nginx"} 0`,
+		`lbdoctor_service_ok{host="lb\\xff",role="backup",service="nginx"} 1`, // invalid UTF-8, escaped
 	})
 }
