@@ -18,13 +18,15 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // fixture is one fixed result that every format renders, as golangci-lint
-// tests its printers: a failing VIP listen, a warning, a served-from listen,
-// a parse error, and a name with a terminal escape in it.
+// tests its printers: two failing VIP listens with the same fix, a
+// warning, a served-from listen, a parse error, and a name with a terminal
+// escape in it.
 func fixture() *checks.Result {
 	nginx := &parsers.Config{Service: "nginx", Path: "/etc/nginx/nginx.conf", Listeners: []parsers.Listener{
 		{Service: "nginx", Pos: parsers.Pos{File: "/etc/nginx/sites-enabled/shop", Line: 8}, Context: "http", Raw: "10.0.0.100:80", Proto: parsers.TCP, Addr: netip.MustParseAddr("10.0.0.100"), Port: 80},
 		{Service: "nginx", Pos: parsers.Pos{File: "/etc/nginx/sites-enabled/shop", Line: 9}, Context: "http", Raw: "10.0.0.5:80", Proto: parsers.TCP, Addr: netip.MustParseAddr("10.0.0.5"), Port: 80, Via: "0.0.0.0:80"},
 		{Service: "nginx", Pos: parsers.Pos{File: "/etc/nginx/sites-enabled/shop", Line: 10}, Context: "http", Raw: "80", Proto: parsers.TCP, Addr: netip.MustParseAddr("0.0.0.0"), Port: 80},
+		{Service: "nginx", Pos: parsers.Pos{File: "/etc/nginx/sites-enabled/shop", Line: 11}, Context: "http", Raw: "10.0.0.100:443", Proto: parsers.TCP, Addr: netip.MustParseAddr("10.0.0.100"), Port: 443},
 	}}
 	hap := &parsers.Config{Service: "haproxy", Path: "/etc/haproxy/haproxy.cfg", Listeners: []parsers.Listener{
 		{Service: "haproxy", Pos: parsers.Pos{File: "/etc/haproxy/haproxy.cfg", Line: 20}, Context: "frontend fe\x1b[31m", Raw: "[fd00::100]:443", Proto: parsers.TCP, Addr: netip.MustParseAddr("fd00::100"), Port: 443},
@@ -52,6 +54,12 @@ func fixture() *checks.Result {
 			Why:         "10.0.0.100 is keepalived VIP of vrrp_instance VI_1, held only by the MASTER, and net.ipv4.ip_nonlocal_bind is 0",
 			Fix:         []string{"sysctl -w net.ipv4.ip_nonlocal_bind=1", "echo 'net.ipv4.ip_nonlocal_bind = 1' > /etc/sysctl.d/60-lbdoctor.conf"},
 			Errno:       "EADDRNOTAVAIL", Listener: &nginx.Listeners[0]},
+		{ID: "LBD401", Severity: checks.Error, Service: "nginx", Pos: nginx.Listeners[3].Pos, Address: "10.0.0.100", Port: 443,
+			Message:     "nginx would fail on the BACKUP node: bind() to 10.0.0.100:443 failed (99: Cannot assign requested address)",
+			DaemonError: "nginx: [emerg] bind() to 10.0.0.100:443 failed (99: Cannot assign requested address)",
+			Why:         "10.0.0.100 is keepalived VIP of vrrp_instance VI_1, held only by the MASTER, and net.ipv4.ip_nonlocal_bind is 0",
+			Fix:         []string{"sysctl -w net.ipv4.ip_nonlocal_bind=1", "echo 'net.ipv4.ip_nonlocal_bind = 1' > /etc/sysctl.d/60-lbdoctor.conf"},
+			Errno:       "EADDRNOTAVAIL", Listener: &nginx.Listeners[3]},
 		{ID: "LBD401", Severity: checks.Warning, Service: "haproxy", Pos: hap.Listeners[0].Pos, Address: "fd00::100", Port: 443,
 			Message: "haproxy binds now, but would fail after a failover: cannot bind socket (Cannot assign requested address) for [fd00::100:443]",
 			Why:     "fd00::100 is keepalived VIP of vrrp_instance VI_6, held only by the MASTER; this node holds it now, and net.ipv6.ip_nonlocal_bind is 0",
@@ -68,6 +76,7 @@ func fixture() *checks.Result {
 				{Listener: &nginx.Listeners[0], Status: checks.StatusFail, Errno: "EADDRNOTAVAIL", Finding: "LBD401"},
 				{Listener: &nginx.Listeners[1], Status: checks.StatusOK},
 				{Listener: &nginx.Listeners[2], Status: checks.StatusOK},
+				{Listener: &nginx.Listeners[3], Status: checks.StatusFail, Errno: "EADDRNOTAVAIL", Finding: "LBD401"},
 			}},
 			{Name: "haproxy", Path: hap.Path, Status: checks.StatusFail, Listeners: []checks.ListenerResult{
 				{Listener: &hap.Listeners[0], Status: checks.StatusWarn, Errno: "EADDRNOTAVAIL", Finding: "LBD401"},
@@ -90,6 +99,7 @@ func TestGolden(t *testing.T) {
 		{"sarif.golden", func(b *bytes.Buffer, r *checks.Result) error { return SARIF(b, "v0.0.0-test", r) }},
 		{"github.golden", func(b *bytes.Buffer, r *checks.Result) error { return GitHub(b, r) }},
 		{"junit.golden", func(b *bytes.Buffer, r *checks.Result) error { return JUnit(b, r) }},
+		{"prometheus.golden", func(b *bytes.Buffer, r *checks.Result) error { return Prometheus(b, promRun(r)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer

@@ -39,10 +39,12 @@ func Text(w io.Writer, r *checks.Result, opts TextOptions) error {
 	if len(r.Findings) > 0 && !opts.Quiet {
 		fmt.Fprintf(b, "%s\n\n", st.heading.Render("Findings"))
 	}
-	inBatches(b, len(r.Findings), workers, func(b textWriter, i int) { writeFinding(b, st, r.Findings[i]) })
+	fixes := sharedFixes(r.Findings)
+	inBatches(b, len(r.Findings), workers, func(b textWriter, i int) { writeFinding(b, st, r.Findings, i, fixes[i]) })
 	if opts.ShowIgnored && len(r.Ignored) > 0 {
 		fmt.Fprintf(b, "%s\n\n", st.heading.Render("Ignored"))
-		inBatches(b, len(r.Ignored), workers, func(b textWriter, i int) { writeFinding(b, st, r.Ignored[i]) })
+		fixes := sharedFixes(r.Ignored)
+		inBatches(b, len(r.Ignored), workers, func(b textWriter, i int) { writeFinding(b, st, r.Ignored, i, fixes[i]) })
 	}
 	writeSummary(b, st, r)
 	return b.Flush()
@@ -112,7 +114,40 @@ func writeListener(b textWriter, st styles, l checks.ListenerResult, quiet bool)
 	b.WriteString(line + "\n")
 }
 
-func writeFinding(b textWriter, st styles, f checks.Finding) {
+// sharedFix says where a finding's fix is printed when other findings
+// have the very same one: once, with the last of them.
+type sharedFix struct {
+	n    int // how many findings share the fix (1: only this one)
+	last int // the index of the last of them, which prints it
+}
+
+// sharedFixes groups the findings by their fix commands: one sysctl fixes
+// every listen on every VIP, and ten copies of it bury the findings.
+func sharedFixes(fs []checks.Finding) []sharedFix {
+	out := make([]sharedFix, len(fs))
+	groups := map[string][]int{}
+	var keys []string
+	for i, f := range fs {
+		if len(f.Fix) == 0 {
+			continue
+		}
+		k := strings.Join(f.Fix, "\x00")
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	for _, k := range keys {
+		idx := groups[k]
+		for _, i := range idx {
+			out[i] = sharedFix{n: len(idx), last: idx[len(idx)-1]}
+		}
+	}
+	return out
+}
+
+func writeFinding(b textWriter, st styles, fs []checks.Finding, i int, shared sharedFix) {
+	f := fs[i]
 	sev := f.Severity.String()
 	switch f.Severity {
 	case checks.Error:
@@ -129,8 +164,16 @@ func writeFinding(b textWriter, st styles, f checks.Finding) {
 	if f.Why != "" {
 		fmt.Fprintf(b, "    why: %s\n", Clean(f.Why))
 	}
-	if len(f.Fix) > 0 {
-		b.WriteString("    fix:\n")
+	switch {
+	case len(f.Fix) == 0:
+	case shared.n > 1 && i != shared.last:
+		fmt.Fprintf(b, "    fix: below, after %s (the same for %d findings)\n", st.path.Render(Clean(fs[shared.last].Pos.String())), shared.n)
+	default:
+		if shared.n > 1 {
+			fmt.Fprintf(b, "    fix (the same for %d findings: this one and %d above):\n", shared.n, shared.n-1)
+		} else {
+			b.WriteString("    fix:\n")
+		}
 		for _, c := range f.Fix {
 			fmt.Fprintf(b, "      %s\n", st.command.Render("$ "+Clean(c)))
 		}

@@ -11,6 +11,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -43,6 +46,7 @@ type checkFlags struct {
 	root                       string
 	hosts                      listFlag
 	role, format, failOn       string
+	output                     string
 	checks, config             string
 	json, noColor              bool
 	quiet, showIgnored, probe  bool
@@ -58,7 +62,8 @@ func checkFlagSet(f *checkFlags) *flag.FlagSet {
 	fl := flag.NewFlagSet("check", flag.ContinueOnError)
 	addConfigFlags(fl, f)
 	fl.BoolVar(&f.json, "json", false, "machine output on stdout (same as --format json)")
-	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif, github or junit")
+	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif, github, junit or prometheus (node_exporter's textfile collector)")
+	fl.StringVar(&f.output, "o", "", "write the output to `FILE` (atomically: a temporary file renamed over it) instead of stdout")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain text, no colour")
 	fl.StringVar(&f.failOn, "fail-on", "error", "severity that makes the exit code 1: error, warning or never")
 	fl.BoolVar(&f.quiet, "quiet", false, "text: print only failing listeners and findings")
@@ -68,18 +73,26 @@ func checkFlagSet(f *checkFlags) *flag.FlagSet {
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
+	start := time.Now()
 	var f checkFlags
 	fl := checkFlagSet(&f)
 	if code, ok := parseFlags(fl, "check", args, stderr); !ok {
 		return code
 	}
-	if err := applyConfig(&f, flagsSet(fl)); err != nil {
-		fail(stderr, "check", err)
-		return exitUsage
+	err := applyConfig(&f, flagsSet(fl))
+	code := exitOK
+	if err == nil {
+		code, err = check(f, start, stdout, stderr)
 	}
-	code, err := check(f, stdout, stderr)
 	if err != nil {
 		fail(stderr, "check", err)
+		// The textfile still says that the check broke, so that an alert
+		// fires: unless writing it is what failed.
+		if formatOf(f) == "prometheus" && !errors.As(err, new(outputError)) {
+			if err := output(f, "prometheus", stdout, report.PrometheusRun{Start: start, Duration: time.Since(start), Version: version()}, nil); err != nil {
+				fail(stderr, "check", err)
+			}
+		}
 		return exitUsage
 	}
 	return code
@@ -106,15 +119,20 @@ func addConfigFlags(fl *flag.FlagSet, f *checkFlags) {
 	fl.StringVar(&f.config, "config", "", "read settings from `FILE` (default: .lbdoctor.yaml in the working directory, if any)")
 }
 
-func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
-	format := f.format
+// formatOf is the output format asked for; --json wins over --format.
+func formatOf(f checkFlags) string {
 	if f.json {
-		format = "json"
+		return "json"
 	}
+	return f.format
+}
+
+func check(f checkFlags, start time.Time, stdout, stderr io.Writer) (int, error) {
+	format := formatOf(f)
 	switch format {
-	case "text", "json", "sarif", "github", "junit":
+	case "text", "json", "sarif", "github", "junit", "prometheus":
 	default:
-		return 0, fmt.Errorf("unknown format %q (want text, json, sarif, github or junit)", format)
+		return 0, fmt.Errorf("unknown format %q (want text, json, sarif, github, junit or prometheus)", format)
 	}
 	var failOn checks.Severity
 	if f.failOn != "never" {
@@ -127,8 +145,9 @@ func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := write(stdout, format, f, results); err != nil {
-		return 0, fmt.Errorf("write report: %w", err)
+	run := report.PrometheusRun{Results: results, Up: true, Start: start, Duration: time.Since(start), Version: version()}
+	if err := output(f, format, stdout, run, results); err != nil {
+		return 0, err
 	}
 	for _, res := range results {
 		if failOn != 0 && res.Worst() >= failOn {
@@ -136,6 +155,31 @@ func check(f checkFlags, stdout, stderr io.Writer) (int, error) {
 		}
 	}
 	return exitOK, nil
+}
+
+// output writes the report to stdout, or with -o to that file, atomically:
+// prometheus through the client library's prometheus.WriteToTextfile, the
+// other formats through writeAtomic. run is what the prometheus format
+// shows.
+func output(f checkFlags, format string, stdout io.Writer, run report.PrometheusRun, results []*checks.Result) error {
+	var err error
+	switch {
+	case format == "prometheus" && f.output != "":
+		err = prometheus.WriteToTextfile(f.output, report.PrometheusRegistry(run))
+	case format == "prometheus":
+		err = report.Prometheus(stdout, run)
+	case f.output != "":
+		err = writeAtomic(f.output, func(w io.Writer) error { return write(w, format, f, results) })
+	default:
+		err = write(stdout, format, f, results)
+	}
+	if err != nil {
+		if f.output != "" {
+			err = fmt.Errorf("-o %s: %w", f.output, err)
+		}
+		return outputError{err}
+	}
+	return nil
 }
 
 // write prints the results in format. Text and JSON print one report per

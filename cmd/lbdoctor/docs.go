@@ -37,7 +37,7 @@ func commands() []command {
 // flagValues are the fixed choices of flags, for completion.
 var flagValues = map[string][]string{
 	"role":    {"current", "backup", "master", "both"},
-	"format":  {"text", "json", "sarif", "github", "junit"},
+	"format":  {"text", "json", "sarif", "github", "junit", "prometheus"},
 	"fail-on": {"error", "warning", "never"},
 }
 
@@ -49,6 +49,15 @@ func usageOf(w io.Writer, name string, fl *flag.FlagSet) {
 	}
 	fl.SetOutput(w)
 	fl.PrintDefaults()
+}
+
+// dashes is how a flag is written: -o for a one-letter flag, --format for
+// the others (Go's flag package takes either).
+func dashes(name string) string {
+	if len(name) == 1 {
+		return "-"
+	}
+	return "--"
 }
 
 // flagNames lists a command's flags, each with whether it takes a value.
@@ -101,7 +110,11 @@ func runCompletion(args []string, stdout, stderr io.Writer) int {
 				continue
 			}
 			if len(fl) > 0 {
-				fmt.Fprintf(&b, "    %s) COMPREPLY=($(compgen -W \"--%s\" -- \"$cur\"));;\n", c.name, strings.Join(fl, " --"))
+				words := make([]string, len(fl))
+				for i, f := range fl {
+					words[i] = dashes(f) + f
+				}
+				fmt.Fprintf(&b, "    %s) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\"));;\n", c.name, strings.Join(words, " "))
 			}
 		}
 		b.WriteString("  esac\n}\ncomplete -F _lbdoctor lbdoctor\n")
@@ -113,7 +126,11 @@ func runCompletion(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(&b, "complete -c lbdoctor -n __fish_use_subcommand -f -a %s -d %q\n", c.name, firstSentence(c.summary))
 			fl, takes := flagNames(c)
 			for _, f := range fl {
-				line := fmt.Sprintf("complete -c lbdoctor -n '__fish_seen_subcommand_from %s' -l %s", c.name, f)
+				opt := "-l"
+				if dashes(f) == "-" {
+					opt = "-o" // fish's old-style option: -o FILE, not --o
+				}
+				line := fmt.Sprintf("complete -c lbdoctor -n '__fish_seen_subcommand_from %s' %s %s", c.name, opt, f)
 				if vals, ok := flagValues[f]; ok {
 					line += fmt.Sprintf(" -x -a %q", strings.Join(vals, " "))
 				} else if takes[f] {
@@ -154,7 +171,7 @@ func runMan(args []string, stdout, stderr io.Writer) int {
 		}
 		c.flags().VisitAll(func(f *flag.Flag) {
 			arg, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(&b, ".TP\n.B \\-\\-%s", roff(f.Name))
+			fmt.Fprintf(&b, ".TP\n.B %s%s", roff(dashes(f.Name)), roff(f.Name))
 			if arg != "" {
 				fmt.Fprintf(&b, " \\fI%s\\fR", roff(arg))
 			}

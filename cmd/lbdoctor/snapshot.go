@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"io"
 	"os"
@@ -13,7 +12,7 @@ import (
 func snapshotFlagSet(f *checkFlags, out *string) *flag.FlagSet {
 	fl := flag.NewFlagSet("snapshot", flag.ContinueOnError)
 	addServiceFlags(fl, f)
-	fl.StringVar(out, "o", "", "write the snapshot to `FILE` instead of stdout")
+	fl.StringVar(out, "o", "", "write the snapshot to `FILE` (atomically) instead of stdout")
 	return fl
 }
 
@@ -44,12 +43,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	var b bytes.Buffer
-	if err := host.Write(&b, facts); err != nil {
-		fail(stderr, "snapshot", err)
-		return exitUsage
-	}
-	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
+	if err := writeAtomic(out, func(w io.Writer) error { return host.Write(w, facts) }); err != nil {
 		fail(stderr, "snapshot", err)
 		return exitUsage
 	}

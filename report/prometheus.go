@@ -1,0 +1,126 @@
+package report
+
+import (
+	"io"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/lbdoctor/lbdoctor/checks"
+)
+
+// PrometheusRun is one run of lbdoctor check as node_exporter's textfile
+// collector shows it: the results, or, when lbdoctor could not do the job
+// (exit 2), none and Up false, so that an alert fires on a broken check
+// too.
+type PrometheusRun struct {
+	Results  []*checks.Result
+	Up       bool
+	Start    time.Time
+	Duration time.Duration
+	Version  string
+}
+
+// PrometheusRegistry holds the run's metrics, all prefixed lbdoctor_, in a
+// registry of their own (no Go runtime or process metrics): for
+// prometheus.WriteToTextfile, or for Prometheus to print.
+//
+// Series about what was judged carry a host label, the judged host's name
+// (its snapshot file when two judged hosts share a name), so that several
+// --host files in one run never collide. Services of the same name (two
+// --nginx configs) add up: a service is ok only when each of them is.
+func PrometheusRegistry(run PrometheusRun) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lbdoctor_" + name, Help: help}, labels)
+		reg.MustRegister(g)
+		return g
+	}
+	up := gauge("up", "Whether lbdoctor could do the job: 0 when the run exited 2 (bad flags or settings, no config found, an unreadable config named on the command line).")
+	last := gauge("last_run_timestamp_seconds", "When lbdoctor check last ran, in seconds since the Unix epoch.")
+	took := gauge("run_duration_seconds", "How long lbdoctor check took, in seconds.")
+	info := gauge("build_info", "The lbdoctor that wrote these metrics; always 1.", "version")
+	last.WithLabelValues().Set(float64(run.Start.UnixNano()) / 1e9)
+	took.WithLabelValues().Set(run.Duration.Seconds())
+	info.WithLabelValues(Clean(run.Version)).Set(1)
+	if !run.Up {
+		up.WithLabelValues().Set(0)
+		return reg
+	}
+	up.WithLabelValues().Set(1)
+
+	found := gauge("service_config_found", "Whether the service's config was found (autodetected services that are absent are 0).", "host", "service")
+	ok := gauge("service_ok", "Whether the service would start and bind all its listeners in the role judged (--role both: in either role, so 0 means a failover would break it).", "host", "service", "role")
+	findings := gauge("findings", "Findings of the run by check ID, severity and service (ignored findings not counted).", "host", "id", "severity", "service")
+	listeners := gauge("listeners", "Listeners by status: ok, fail (bind() would fail) or warn (binds now, fails in another role or after a reboot).", "host", "service", "status")
+
+	hosts := hostLabels(run.Results)
+	for i, r := range run.Results {
+		h := hosts[i]
+		role := string(r.Input.Role)
+		// A service seen twice is ok only if every copy is: start from
+		// "ok" and let any failing copy lower it.
+		seenOK := map[string]bool{}
+		for _, s := range r.Services {
+			name := Clean(s.Name)
+			if s.Status == checks.StatusNotFound {
+				found.WithLabelValues(h, name).Add(0)
+				continue
+			}
+			found.WithLabelValues(h, name).Set(1)
+			v := 0.0
+			if s.Status != checks.StatusFail {
+				v = 1
+			}
+			if prev, seen := seenOK[name]; !seen || prev {
+				ok.WithLabelValues(h, name, role).Set(v)
+				seenOK[name] = v == 1
+			}
+			for _, st := range []string{checks.StatusOK, checks.StatusFail, checks.StatusWarn} {
+				listeners.WithLabelValues(h, name, st).Add(0)
+			}
+			for _, l := range s.Listeners {
+				listeners.WithLabelValues(h, name, l.Status).Inc()
+			}
+		}
+		for _, f := range r.Findings {
+			findings.WithLabelValues(h, f.ID, f.Severity.String(), Clean(f.Service)).Inc()
+		}
+	}
+	return reg
+}
+
+// hostLabels names each result's host: its host name, cleaned of control
+// bytes, or, when two results share that name, where its facts came from.
+func hostLabels(rs []*checks.Result) []string {
+	count := map[string]int{}
+	for _, r := range rs {
+		count[r.Input.Host.Hostname]++
+	}
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		h := r.Input.Host
+		out[i] = Clean(h.Hostname)
+		if count[h.Hostname] > 1 && h.Source != "" {
+			out[i] = Clean(h.Source)
+		}
+	}
+	return out
+}
+
+// Prometheus writes the run's metrics in the text exposition format that
+// node_exporter's textfile collector reads, byte for byte what
+// prometheus.WriteToTextfile writes of PrometheusRegistry.
+func Prometheus(w io.Writer, run PrometheusRun) error {
+	mfs, err := PrometheusRegistry(run).Gather()
+	if err != nil {
+		return err
+	}
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
