@@ -1,8 +1,12 @@
 package host
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"net"
 	"net/netip"
 	"os"
@@ -128,34 +132,136 @@ func gatherAddresses(f *Facts, names map[int]string) error {
 	return nil
 }
 
-// gatherRoutes fills f.Routes with the local routes of every table.
+// gatherRoutes fills f.Routes with what decides IPv4 bind(): the local
+// routes of every table and family, and the IPv4 routes of other types in
+// table local, and in table main while the two are merged, that lie inside
+// a local, broadcast or multicast route of those tables (outside one they
+// change no verdict: the address is not bindable either way, and a full
+// routing table in main stays out of the facts).
 func gatherRoutes(f *Facts, names map[int]string) error {
-	filter := &netlink.Route{Table: unix.RT_TABLE_UNSPEC, Type: unix.RTN_LOCAL}
-	routes, err := retry("list local routes", func() ([]netlink.Route, error) {
-		return netlink.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
+	merged, err := localTableMerged(filepath.Join(procRoot, "net"))
+	if err != nil {
+		return fmt.Errorf("gather host facts: %w", err)
+	}
+	f.LocalTableMerged = merged
+	looked := func(table int) bool { return table == unix.RT_TABLE_LOCAL || merged && table == unix.RT_TABLE_MAIN }
+	// routes are the candidates in the kernel's order, which decides
+	// among equal ones; other marks the IPv4 routes bind() sees but does
+	// not accept, kept only inside a prefix of bindable.
+	var routes []Route
+	var other []bool
+	bindable := map[netip.Prefix]bool{}
+	filter := &netlink.Route{Table: unix.RT_TABLE_UNSPEC}
+	_, err = retry("list routes", func() (struct{}, error) {
+		routes, other = routes[:0], other[:0]
+		clear(bindable)
+		return struct{}{}, netlink.RouteListFilteredIter(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE, func(r netlink.Route) bool {
+			if r.Dst == nil {
+				return true
+			}
+			ip, ok := netip.AddrFromSlice(r.Dst.IP)
+			if !ok {
+				return true
+			}
+			v4 := r.Family == unix.AF_INET
+			if v4 {
+				ip = ip.Unmap()
+			}
+			bits, _ := r.Dst.Mask.Size()
+			p := netip.PrefixFrom(ip, bits)
+			// bind()'s lookup asks with TOS 0, so a route for another
+			// TOS never answers it, and it skips dead routes.
+			if !p.IsValid() || v4 && (r.Tos != 0 || r.Flags&unix.RTNH_F_DEAD != 0) {
+				return true
+			}
+			route := Route{Prefix: p.String(), Interface: linkName(names, r.LinkIndex), Table: r.Table, Metric: r.Priority}
+			if r.Type != unix.RTN_LOCAL {
+				route.Type = routeType(r.Type)
+			}
+			if r.Type != unix.RTN_LOCAL && (!v4 || !looked(r.Table)) {
+				return true
+			}
+			routes = append(routes, route)
+			other = append(other, !route.Bindable())
+			if v4 && looked(r.Table) && route.Bindable() {
+				bindable[p.Masked()] = true
+			}
+			return true
+		})
 	})
 	if err != nil {
 		return err
 	}
-	for _, r := range routes {
-		if r.Dst == nil {
+	for i, r := range routes {
+		if !other[i] {
+			f.Routes = append(f.Routes, r)
 			continue
 		}
-		ip, ok := netip.AddrFromSlice(r.Dst.IP)
-		if !ok {
-			continue
+		p := netip.MustParsePrefix(r.Prefix)
+		for b := p.Bits(); b >= 0; b-- {
+			if q, _ := p.Addr().Prefix(b); bindable[q] {
+				f.Routes = append(f.Routes, r)
+				break
+			}
 		}
-		if r.Family == unix.AF_INET {
-			ip = ip.Unmap()
-		}
-		bits, _ := r.Dst.Mask.Size()
-		p := netip.PrefixFrom(ip, bits)
-		if !p.IsValid() {
-			continue
-		}
-		f.Routes = append(f.Routes, Route{Prefix: p.String(), Interface: linkName(names, r.LinkIndex), Table: r.Table})
 	}
 	return nil
+}
+
+// localTableMerged reports whether the kernel keeps tables local and main
+// in one trie (fib_trie's "alias" table), which it does until the first ip
+// rule is added or deleted; no interface says so directly, but the trie
+// files under dir (/proc/net) then show table local and table main with
+// the same content, which two separate tables of their usual content never
+// have. fib_triestat is small and settles the common case; fib_trie
+// confirms an equal one. Without those files (no /proc), the tables count
+// as split, the answer that looks in table local only.
+func localTableMerged(dir string) (bool, error) {
+	same, err := sameTrieSections(filepath.Join(dir, "fib_triestat"))
+	if err != nil || !same {
+		return false, err
+	}
+	return sameTrieSections(filepath.Join(dir, "fib_trie"))
+}
+
+// sameTrieSections reports whether the "Main:" and "Local:" sections of a
+// fib_trie or fib_triestat file are present and have the same lines. A
+// file that does not exist says no.
+func sameTrieSections(path string) (bool, error) {
+	file, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer file.Close()
+	sums := map[string]hash.Hash{}
+	var cur hash.Hash
+	sc := bufio.NewScanner(file)
+	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		// A section starts at an unindented "Name:" line: "Main:",
+		// "Local:", "Id 100:".
+		if len(line) > 0 && line[0] != ' ' && line[0] != '\t' && bytes.HasSuffix(line, []byte(":")) {
+			cur = nil
+			if name := string(line); name == "Main:" || name == "Local:" {
+				cur = sha256.New()
+				sums[name] = cur
+			}
+			continue
+		}
+		if cur != nil {
+			cur.Write(line)
+			cur.Write([]byte{'\n'})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	m, l := sums["Main:"], sums["Local:"]
+	return m != nil && l != nil && bytes.Equal(m.Sum(nil), l.Sum(nil)), nil
 }
 
 func linkName(names map[int]string, index int) string {
