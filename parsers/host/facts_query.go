@@ -71,6 +71,7 @@ func (f *Facts) isLocal4(a netip.Addr) (bool, string) {
 		return true, ""
 	}
 	best, bestBits, bestRank := -1, -1, 0
+	hidden := -1 // the longest bindable route the best one hides
 	otherTable := 0
 	for i, r := range f.Routes {
 		p, err := netip.ParsePrefix(r.Prefix)
@@ -85,6 +86,9 @@ func (f *Facts) isLocal4(a netip.Addr) (bool, string) {
 			continue
 		}
 		b := p.Bits()
+		if r.Bindable() && (hidden < 0 || b > netip.MustParsePrefix(f.Routes[hidden].Prefix).Bits()) {
+			hidden = i
+		}
 		if best < 0 || b > bestBits || b == bestBits && (rank < bestRank || rank == bestRank && r.Metric < f.Routes[best].Metric) {
 			best, bestBits, bestRank = i, b, rank
 		}
@@ -96,9 +100,13 @@ func (f *Facts) isLocal4(a netip.Addr) (bool, string) {
 		}
 		table := "table local"
 		if bestRank > 0 {
-			table = "table main, which bind() sees while tables local and main are merged (no ip rule was ever added)"
+			table = "table main, which bind() also consults until an ip rule is added"
 		}
-		return false, fmt.Sprintf("%s has a %s route (%s in %s), and bind() accepts only local, broadcast and multicast ones", a, r.TypeName(), r.Prefix, table)
+		why := fmt.Sprintf("%s's route is %s (%s in %s), not local, broadcast or multicast", a, r.TypeName(), r.Prefix, table)
+		if hidden >= 0 {
+			why += fmt.Sprintf(", and it hides the %s route %s", f.Routes[hidden].TypeName(), f.Routes[hidden].Prefix)
+		}
+		return false, why
 	}
 	if otherTable != 0 {
 		return false, fmt.Sprintf("%s is covered only by a local route in table %d, and bind() looks in table local", a, otherTable)
