@@ -44,6 +44,13 @@ import (
 //   - A local route makes a whole IPv4 prefix bindable (AnyIP); an IPv6
 //     local route does not: inet6_bind only looks at configured addresses,
 //     so binding an address covered by one fails with EADDRNOTAVAIL.
+//   - IPv4 bind() goes by the type of the address's route in table local
+//     (longest prefix): local, broadcast and multicast routes bind, so a
+//     subnet's broadcast address does (not while its link is down: no
+//     broadcast route then), and a blackhole, unicast, throw ... route
+//     inside an AnyIP range does not. Until an ip rule is first added the
+//     kernel keeps tables local and main in one trie, and the lookup sees
+//     table main's routes as well (routeTypeCases).
 //   - Sockets that both set SO_REUSEPORT under the same uid never clash,
 //     not even a wildcard beside a specific address, and not across two
 //     different daemons (nginx "reuseport" beside HAProxy).
