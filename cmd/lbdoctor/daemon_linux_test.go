@@ -473,6 +473,7 @@ func routeTypeCases() []daemonCase {
 		{"class-e", nil, "240.0.0.1", false},
 		{"zero-network", nil, "0.1.2.3", false},
 		{"loopback-8", nil, "127.1.2.3", true},
+		{"loopback-8-lo-down", [][]string{{"link", "set", "lo", "down"}}, "127.1.2.3", true},
 		{"loopback-8-route-deleted", [][]string{{"route", "del", "local", "127.0.0.0/8", "dev", "lo", "table", "local"}}, "127.1.2.3", false},
 		{"anycast-route", [][]string{{"route", "add", "anycast", "10.9.0.7", "dev", "lo", "table", "local"}}, "10.9.0.7", false},
 		{"unicast-route-in-local", [][]string{{"route", "add", "unicast", "10.9.0.7", "dev", "eth0", "table", "local"}}, "10.9.0.7", false},
@@ -482,6 +483,9 @@ func routeTypeCases() []daemonCase {
 		{"anyip-unreachable-hole", [][]string{anyIP, {"route", "add", "unreachable", "10.9.0.7/32", "table", "local"}}, "10.9.0.7", false},
 		{"anyip-prohibit-hole", [][]string{anyIP, {"route", "add", "prohibit", "10.9.0.7/32", "table", "local"}}, "10.9.0.7", false},
 		{"anyip-throw-hole", [][]string{anyIP, {"route", "add", "throw", "10.9.0.7/32", "table", "local"}}, "10.9.0.7", false},
+		// nat and xresolve routes need scope nowhere (255) to be added.
+		{"anyip-nat-hole", [][]string{anyIP, {"route", "add", "nat", "10.9.0.7/32", "table", "local", "scope", "255"}}, "10.9.0.7", false},
+		{"anyip-xresolve-hole", [][]string{anyIP, {"route", "add", "xresolve", "10.9.0.7/32", "table", "local", "scope", "255"}}, "10.9.0.7", false},
 		{"anyip-beside-hole", [][]string{anyIP, {"route", "add", "blackhole", "10.9.0.7/32", "table", "local"}}, "10.9.0.8", true},
 		// Table main's routes count while the tables are merged...
 		{"anyip-main-route-hole", [][]string{anyIP, {"route", "add", "10.9.0.7/32", "dev", "eth0"}}, "10.9.0.7", false},
