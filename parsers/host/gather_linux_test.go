@@ -330,6 +330,43 @@ func TestRouteTypesMatchKernel(t *testing.T) {
 	}
 }
 
+// TestLocalTableMerged reads the trie files of a namespace before and after
+// its first ip rule (as the kernel printed them) and of one without /proc.
+func TestLocalTableMerged(t *testing.T) {
+	const (
+		mergedTrie = "Main:\n  +-- 0.0.0.0/1 2 0 2\n     |-- 10.0.0.0\n        /24 link UNICAST\n     |-- 10.0.0.5\n        /32 host LOCAL\n" +
+			"Local:\n  +-- 0.0.0.0/1 2 0 2\n     |-- 10.0.0.0\n        /24 link UNICAST\n     |-- 10.0.0.5\n        /32 host LOCAL\n"
+		splitTrie = "Main:\n  |-- 10.0.0.0\n     /24 link UNICAST\n" +
+			"Local:\n  |-- 10.0.0.5\n     /32 host LOCAL\nId 100:\n  |-- 10.0.0.5\n     /32 host LOCAL\n"
+		sameStat = "Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nMain:\n\tLeaves:         6\n\tPrefixes:       6\nLocal:\n\tLeaves:         6\n\tPrefixes:       6\n"
+		diffStat = "Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nMain:\n\tLeaves:         1\n\tPrefixes:       1\nLocal:\n\tLeaves:         5\n\tPrefixes:       5\n"
+	)
+	for _, tc := range []struct {
+		name, stat, trie string
+		want             bool
+	}{
+		{"merged", sameStat, mergedTrie, true},
+		{"split", diffStat, splitTrie, false},
+		// Equal statistics by chance: the tries themselves differ.
+		{"split, same statistics", sameStat, splitTrie, false},
+		{"no /proc", "", "", false},
+	} {
+		dir := t.TempDir()
+		for name, content := range map[string]string{"fib_triestat": tc.stat, "fib_trie": tc.trie} {
+			if content == "" {
+				continue
+			}
+			if err := os.WriteFile(dir+"/"+name, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := localTableMerged(dir)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: localTableMerged = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
 func decodeFacts(t *testing.T, out []byte) *Facts {
 	t.Helper()
 	f, err := Decode(bytes.NewReader(out), "gather")
