@@ -1,16 +1,15 @@
 package host
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -139,129 +138,171 @@ func gatherAddresses(f *Facts, names map[int]string) error {
 // change no verdict: the address is not bindable either way, and a full
 // routing table in main stays out of the facts).
 func gatherRoutes(f *Facts, names map[int]string) error {
-	merged, err := localTableMerged(filepath.Join(procRoot, "net"))
-	if err != nil {
-		return fmt.Errorf("gather host facts: %w", err)
+	statPath := filepath.Join(procRoot, "net", "fib_triestat")
+	var d routeDump
+	for range dumpRetries {
+		before, err := readTrieStat(statPath)
+		if err != nil {
+			return fmt.Errorf("gather host facts: %w", err)
+		}
+		if _, err := retry("list routes", func() (struct{}, error) { return struct{}{}, d.run() }); err != nil {
+			return err
+		}
+		after, err := readTrieStat(statPath)
+		if err != nil {
+			return fmt.Errorf("gather host facts: %w", err)
+		}
+		f.LocalTableMerged = after.merged(d.count)
+		if before == after {
+			break
+		}
+		// The tables changed under the dump: once more, for one view.
 	}
-	f.LocalTableMerged = merged
-	looked := func(table int) bool { return table == unix.RT_TABLE_LOCAL || merged && table == unix.RT_TABLE_MAIN }
-	// routes are the candidates in the kernel's order, which decides
-	// among equal ones; other marks the IPv4 routes bind() sees but does
-	// not accept, kept only inside a prefix of bindable.
-	var routes []Route
-	var other []bool
+	looked := func(table int) bool {
+		return table == unix.RT_TABLE_LOCAL || f.LocalTableMerged && table == unix.RT_TABLE_MAIN
+	}
 	bindable := map[netip.Prefix]bool{}
-	filter := &netlink.Route{Table: unix.RT_TABLE_UNSPEC}
-	_, err = retry("list routes", func() (struct{}, error) {
-		routes, other = routes[:0], other[:0]
-		clear(bindable)
-		return struct{}{}, netlink.RouteListFilteredIter(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE, func(r netlink.Route) bool {
-			if r.Dst == nil {
-				return true
-			}
-			ip, ok := netip.AddrFromSlice(r.Dst.IP)
-			if !ok {
-				return true
-			}
-			v4 := r.Family == unix.AF_INET
-			if v4 {
-				ip = ip.Unmap()
-			}
-			bits, _ := r.Dst.Mask.Size()
-			p := netip.PrefixFrom(ip, bits)
-			// bind()'s lookup asks with TOS 0, so a route for another
-			// TOS never answers it, and it skips dead routes.
-			if !p.IsValid() || v4 && (r.Tos != 0 || r.Flags&unix.RTNH_F_DEAD != 0) {
-				return true
-			}
-			route := Route{Prefix: p.String(), Interface: linkName(names, r.LinkIndex), Table: r.Table, Metric: r.Priority}
-			if r.Type != unix.RTN_LOCAL {
-				route.Type = routeType(r.Type)
-			}
-			if r.Type != unix.RTN_LOCAL && (!v4 || !looked(r.Table)) {
-				return true
-			}
-			routes = append(routes, route)
-			other = append(other, !route.Bindable())
-			if v4 && looked(r.Table) && route.Bindable() {
-				bindable[p.Masked()] = true
-			}
-			return true
-		})
-	})
-	if err != nil {
-		return err
+	for _, r := range d.routes {
+		if r.v4 && r.bindable && looked(r.table) {
+			bindable[r.prefix.Masked()] = true
+		}
 	}
-	for i, r := range routes {
-		if !other[i] {
-			f.Routes = append(f.Routes, r)
-			continue
-		}
-		p := netip.MustParsePrefix(r.Prefix)
-		for b := p.Bits(); b >= 0; b-- {
-			if q, _ := p.Addr().Prefix(b); bindable[q] {
-				f.Routes = append(f.Routes, r)
-				break
+	var kept []dumpedRoute
+	for _, r := range d.routes {
+		switch {
+		case r.typ == unix.RTN_LOCAL:
+			kept = append(kept, r)
+		case !r.v4 || !looked(r.table):
+		case r.bindable:
+			kept = append(kept, r)
+		default:
+			for b := r.prefix.Bits(); b >= 0; b-- {
+				if q, _ := r.prefix.Addr().Prefix(b); bindable[q] {
+					kept = append(kept, r)
+					break
+				}
 			}
 		}
+	}
+	for _, r := range kept {
+		route := Route{Prefix: r.prefix.String(), Interface: linkName(names, r.ifindex), Table: r.table, Metric: r.metric}
+		if r.typ != unix.RTN_LOCAL {
+			route.Type = routeType(r.typ)
+		}
+		f.Routes = append(f.Routes, route)
 	}
 	return nil
 }
 
-// localTableMerged reports whether the kernel keeps tables local and main
-// in one trie (fib_trie's "alias" table), which it does until the first ip
-// rule is added or deleted; no interface says so directly, but the trie
-// files under dir (/proc/net) then show table local and table main with
-// the same content, which two separate tables of their usual content never
-// have. fib_triestat is small and settles the common case; fib_trie
-// confirms an equal one. Without those files (no /proc), the tables count
-// as split, the answer that looks in table local only.
-func localTableMerged(dir string) (bool, error) {
-	same, err := sameTrieSections(filepath.Join(dir, "fib_triestat"))
-	if err != nil || !same {
-		return false, err
-	}
-	return sameTrieSections(filepath.Join(dir, "fib_trie"))
+// routeDump is one netlink dump of every routing table, cut down to the
+// routes gatherRoutes may keep, in the kernel's order (which decides among
+// routes of one table, prefix and metric).
+type routeDump struct {
+	routes []dumpedRoute
+	// count is the number of IPv4 routes in table local and in table
+	// main, of every kind, as fib_triestat counts them.
+	count [2]int
 }
 
-// sameTrieSections reports whether the "Main:" and "Local:" sections of a
-// fib_trie or fib_triestat file are present and have the same lines. A
-// file that does not exist says no.
-func sameTrieSections(path string) (bool, error) {
-	file, err := os.Open(path)
+// dumpedRoute is a route in few bytes: a full table in main passes here.
+type dumpedRoute struct {
+	prefix                      netip.Prefix
+	table, typ, metric, ifindex int
+	v4, bindable                bool
+}
+
+func (d *routeDump) run() error {
+	d.routes, d.count = d.routes[:0], [2]int{}
+	filter := &netlink.Route{Table: unix.RT_TABLE_UNSPEC}
+	return netlink.RouteListFilteredIter(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE, func(r netlink.Route) bool {
+		v4 := r.Family == unix.AF_INET
+		if v4 && r.Table == unix.RT_TABLE_LOCAL {
+			d.count[0]++
+		} else if v4 && r.Table == unix.RT_TABLE_MAIN {
+			d.count[1]++
+		}
+		if r.Dst == nil || !v4 && r.Type != unix.RTN_LOCAL {
+			return true
+		}
+		if v4 && r.Table != unix.RT_TABLE_LOCAL && r.Table != unix.RT_TABLE_MAIN && r.Type != unix.RTN_LOCAL {
+			return true
+		}
+		ip, ok := netip.AddrFromSlice(r.Dst.IP)
+		if !ok {
+			return true
+		}
+		if v4 {
+			ip = ip.Unmap()
+		}
+		bits, _ := r.Dst.Mask.Size()
+		p := netip.PrefixFrom(ip, bits)
+		// bind()'s lookup asks with TOS 0, so a route for another TOS
+		// never answers it, and it skips dead routes.
+		if !p.IsValid() || v4 && (r.Tos != 0 || r.Flags&unix.RTNH_F_DEAD != 0) {
+			return true
+		}
+		t := routeType(r.Type)
+		if t == "" {
+			return true // no such type in the kernel's uapi
+		}
+		d.routes = append(d.routes, dumpedRoute{
+			prefix: p, table: r.Table, typ: r.Type, metric: r.Priority, ifindex: r.LinkIndex,
+			v4: v4, bindable: Route{Type: t}.Bindable(),
+		})
+		return true
+	})
+}
+
+// trieStat is what /proc/net/fib_triestat says of tables main and local.
+type trieStat struct {
+	present   bool     // both sections are there
+	same      bool     // with the same statistics
+	local     [32]byte // a digest of table local's, to see a change
+	localSize int      // its "Prefixes:", the number of routes in its trie
+}
+
+// merged reports whether the kernel keeps tables local and main in one trie
+// (fib_trie's alias table), which it does until the first ip rule is added
+// or deleted: no interface says so directly, but then both tables show the
+// statistics of that one trie, whose routes are those of both tables
+// (count, from a route dump taken between two reads of the same stat). When
+// table main is empty the answer makes no difference, and it is false.
+func (s trieStat) merged(count [2]int) bool {
+	return s.present && s.same && count[1] > 0 && s.localSize == count[0]+count[1]
+}
+
+// readTrieStat reads fib_triestat; a missing file (no /proc) reads as no
+// sections, and the tables count as split, the answer that looks in table
+// local only.
+func readTrieStat(path string) (trieStat, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+		return trieStat{}, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", path, err)
+		return trieStat{}, fmt.Errorf("read %s: %w", path, err)
 	}
-	defer file.Close()
-	sums := map[string]hash.Hash{}
-	var cur hash.Hash
-	sc := bufio.NewScanner(file)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Bytes()
+	sections := map[string][]byte{}
+	var cur string
+	for line := range bytes.Lines(b) {
 		// A section starts at an unindented "Name:" line: "Main:",
-		// "Local:", "Id 100:".
-		if len(line) > 0 && line[0] != ' ' && line[0] != '\t' && bytes.HasSuffix(line, []byte(":")) {
-			cur = nil
-			if name := string(line); name == "Main:" || name == "Local:" {
-				cur = sha256.New()
-				sums[name] = cur
-			}
+		// "Local:", "Id 100:"; "Counters:" (per-trie lookup counts, with
+		// CONFIG_IP_FIB_TRIE_STATS) ends one.
+		if t := bytes.TrimRight(line, "\n"); len(t) > 0 && t[0] != ' ' && t[0] != '\t' && bytes.HasSuffix(t, []byte(":")) {
+			cur = string(t)
 			continue
 		}
-		if cur != nil {
-			cur.Write(line)
-			cur.Write([]byte{'\n'})
+		sections[cur] = append(sections[cur], line...)
+	}
+	m, okM := sections["Main:"]
+	l, okL := sections["Local:"]
+	s := trieStat{present: okM && okL, same: bytes.Equal(m, l), local: sha256.Sum256(l)}
+	for line := range bytes.Lines(l) {
+		if v, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("Prefixes:")); ok {
+			s.localSize, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return false, fmt.Errorf("read %s: %w", path, err)
-	}
-	m, l := sums["Main:"], sums["Local:"]
-	return m != nil && l != nil && bytes.Equal(m.Sum(nil), l.Sum(nil)), nil
+	return s, nil
 }
 
 func linkName(names map[int]string, index int) string {

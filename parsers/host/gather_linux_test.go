@@ -330,39 +330,37 @@ func TestRouteTypesMatchKernel(t *testing.T) {
 	}
 }
 
-// TestLocalTableMerged reads the trie files of a namespace before and after
-// its first ip rule (as the kernel printed them) and of one without /proc.
+// TestLocalTableMerged reads fib_triestat as the kernel printed it for a
+// namespace before its first ip rule (one trie: both tables show it, and it
+// holds the routes of both) and after (two tries), and without /proc.
 func TestLocalTableMerged(t *testing.T) {
 	const (
-		mergedTrie = "Main:\n  +-- 0.0.0.0/1 2 0 2\n     |-- 10.0.0.0\n        /24 link UNICAST\n     |-- 10.0.0.5\n        /32 host LOCAL\n" +
-			"Local:\n  +-- 0.0.0.0/1 2 0 2\n     |-- 10.0.0.0\n        /24 link UNICAST\n     |-- 10.0.0.5\n        /32 host LOCAL\n"
-		splitTrie = "Main:\n  |-- 10.0.0.0\n     /24 link UNICAST\n" +
-			"Local:\n  |-- 10.0.0.5\n     /32 host LOCAL\nId 100:\n  |-- 10.0.0.5\n     /32 host LOCAL\n"
-		sameStat = "Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nMain:\n\tLeaves:         6\n\tPrefixes:       6\nLocal:\n\tLeaves:         6\n\tPrefixes:       6\n"
-		diffStat = "Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nMain:\n\tLeaves:         1\n\tPrefixes:       1\nLocal:\n\tLeaves:         5\n\tPrefixes:       5\n"
+		merged = "Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nMain:\n\tAver depth:     2.83\n\tLeaves:         6\n\tPrefixes:       6\nLocal:\n\tAver depth:     2.83\n\tLeaves:         6\n\tPrefixes:       6\n"
+		split  = "Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nMain:\n\tAver depth:     0.00\n\tLeaves:         1\n\tPrefixes:       1\nLocal:\n\tAver depth:     2.60\n\tLeaves:         5\n\tPrefixes:       5\n"
+		// Two split tries that happen to look alike: 3 routes each.
+		alike = "Main:\n\tLeaves:         3\n\tPrefixes:       3\nLocal:\n\tLeaves:         3\n\tPrefixes:       3\n"
 	)
 	for _, tc := range []struct {
-		name, stat, trie string
-		want             bool
+		name, stat string
+		count      [2]int // routes in tables local and main, from a dump
+		want       bool
 	}{
-		{"merged", sameStat, mergedTrie, true},
-		{"split", diffStat, splitTrie, false},
-		// Equal statistics by chance: the tries themselves differ.
-		{"split, same statistics", sameStat, splitTrie, false},
-		{"no /proc", "", "", false},
+		{"merged", merged, [2]int{5, 1}, true},
+		{"split", split, [2]int{5, 1}, false},
+		{"split, alike", alike, [2]int{3, 3}, false},
+		{"merged, main empty", alike, [2]int{3, 0}, false},
+		{"no /proc", "", [2]int{5, 1}, false},
 	} {
 		dir := t.TempDir()
-		for name, content := range map[string]string{"fib_triestat": tc.stat, "fib_trie": tc.trie} {
-			if content == "" {
-				continue
-			}
-			if err := os.WriteFile(dir+"/"+name, []byte(content), 0o644); err != nil {
+		path := dir + "/fib_triestat"
+		if tc.stat != "" {
+			if err := os.WriteFile(path, []byte(tc.stat), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got, err := localTableMerged(dir)
-		if err != nil || got != tc.want {
-			t.Errorf("%s: localTableMerged = %v, %v; want %v", tc.name, got, err, tc.want)
+		s, err := readTrieStat(path)
+		if err != nil || s.merged(tc.count) != tc.want {
+			t.Errorf("%s: merged = %v (%+v, %v); want %v", tc.name, s.merged(tc.count), s, err, tc.want)
 		}
 	}
 }
