@@ -40,6 +40,7 @@ func (f *Facts) Sysctl(name string) string {
 // before table main's, then the lowest metric, then the facts' order.
 // While tables local and main are merged (LocalTableMerged), the lookup
 // sees table main's routes too; routes in other tables never count.
+//
 // IPv6 follows the addresses: a is local when it is configured and has
 // finished duplicate address detection (optimistic and nodad addresses
 // count, tentative and dadfailed ones do not). A link-local address with a
@@ -197,8 +198,7 @@ func (f *Facts) WithAddress(a netip.Prefix, dev string) *Facts {
 // WithoutAddress returns a copy of f with a removed from every interface,
 // as keepalived does when it becomes backup. Its host local route (/32 or
 // /128) goes too; local routes for wider ranges (AnyIP) and routes of
-// other types stay. f itself
-// is not changed.
+// other types stay. f itself is not changed.
 func (f *Facts) WithoutAddress(a netip.Addr) *Facts {
 	g := f.clone()
 	a = a.WithZone("")
@@ -236,8 +236,8 @@ func (f *Facts) clone() *Facts {
 }
 
 // sort puts every list in its canonical order: interfaces by index,
-// addresses by interface index then address, routes by table, prefix and metric,
-// sockets by proto, port and address.
+// addresses by interface index then address, routes by table, prefix and
+// metric, sockets by proto, port and address.
 func (f *Facts) sort() {
 	slices.SortFunc(f.Interfaces, func(a, b Interface) int {
 		return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.Name, b.Name))
