@@ -17,10 +17,17 @@ service does not start:
     nginx: [emerg] bind() to 10.0.0.100:80 failed (99: Cannot assign requested address)
     [ALERT] : Binding [haproxy.cfg:8] for frontend web: cannot bind socket (Cannot assign requested address) for [10.0.0.100:80]
 
-The kernel lets a socket bind an IPv4 address only when the local routing
-table holds it (an address on any interface, even one that is down, the
-whole 127.0.0.0/8, or an AnyIP route such as "ip route add local
-10.9.0.0/24 dev lo"). An IPv6 address must be configured on an interface
+The kernel lets a socket bind an IPv4 address by the type of its route in
+table local (the longest prefix that covers it): local (an address on any
+interface, even one that is down, the whole 127.0.0.0/8, or an AnyIP route
+such as "ip route add local 10.9.0.0/24 dev lo"), broadcast (a subnet's
+broadcast address while its link is up, "ip route add broadcast ...") or
+multicast; multicast addresses (224.0.0.0/4) and 255.255.255.255 always
+bind. A more specific unicast, blackhole, unreachable, prohibit, throw or
+anycast route hides a local one, and until the first ip rule is added the
+kernel keeps tables main and local together, so table main's routes count
+too; local routes in other tables never do. UDP and TCP follow the same
+rule. An IPv6 address must be configured on an interface
 and must have finished duplicate address detection (not "tentative", not
 "dadfailed"). Otherwise only net.ipv4.ip_nonlocal_bind=1 (IPv4) or
 net.ipv6.ip_nonlocal_bind=1 (IPv6) lets the bind succeed; the IPv4 sysctl

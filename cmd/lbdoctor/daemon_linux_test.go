@@ -44,6 +44,13 @@ import (
 //   - A local route makes a whole IPv4 prefix bindable (AnyIP); an IPv6
 //     local route does not: inet6_bind only looks at configured addresses,
 //     so binding an address covered by one fails with EADDRNOTAVAIL.
+//   - IPv4 bind() goes by the type of the address's route in table local
+//     (longest prefix): local, broadcast and multicast routes bind, so a
+//     subnet's broadcast address does (not while its link is down: no
+//     broadcast route then), and a blackhole, unicast, throw ... route
+//     inside an AnyIP range does not. Until an ip rule is first added the
+//     kernel keeps tables local and main in one trie, and the lookup sees
+//     table main's routes as well (routeTypeCases).
 //   - Sockets that both set SO_REUSEPORT under the same uid never clash,
 //     not even a wildcard beside a specific address, and not across two
 //     different daemons (nginx "reuseport" beside HAProxy).
@@ -164,7 +171,7 @@ func daemonCases() []daemonCase {
 		inUse8080     = "bind() to 10.0.0.5:8080 failed (98: Address already in use)"
 		hapInUse8080  = "cannot bind socket (Address already in use) for [10.0.0.5:8080]"
 	)
-	return []daemonCase{
+	return append([]daemonCase{
 		// An address nobody has, and the kernel refuses non-local binds.
 		{name: "nginx/absent-v4", daemon: "nginx", listens: []string{"10.0.0.100:80"},
 			addr: "10.0.0.100", port: 80,
@@ -427,7 +434,99 @@ func daemonCases() []daemonCase {
 		{name: "haproxy/link-local-no-scope", daemon: "haproxy", listens: []string{"[fe80::1]:80"},
 			sysctls: nonlocal6, addr: "fe80::1", port: 80,
 			wantStderr: "cannot bind socket (Invalid argument) for [fe80::1:80]", wantFinding: "LBD103"},
+	}, routeTypeCases()...)
+}
+
+// routeTypeCases are the states of IPv4 bind acceptance: the kernel looks
+// the address up in table local (inet_addr_type_table) and accepts the
+// types local, broadcast and multicast, whatever makes the route so; the
+// longest prefix decides, so a more specific route of another type hides
+// a local one. While no ip rule was ever added or deleted, the kernel
+// keeps tables local and main in one trie, and that lookup sees table
+// main's routes too. Each state runs with nginx (TCP, and UDP through a
+// stream `udp` listen) and with HAProxy.
+func routeTypeCases() []daemonCase {
+	anyIP := []string{"route", "add", "local", "10.9.0.0/24", "dev", "lo", "table", "local"}
+	customRule := []string{"rule", "add", "from", "192.0.2.1", "table", "100"}
+	downLink := [][]string{
+		{"link", "add", "eth2", "type", "veth", "peer", "name", "eth2p"},
+		{"addr", "add", "10.2.0.5/24", "dev", "eth2"},
 	}
+	states := []struct {
+		name   string
+		ipArgs [][]string
+		addr   string
+		bound  bool
+	}{
+		// A configured subnet's broadcast address has a broadcast route.
+		{"subnet-broadcast", nil, "10.0.0.255", true},
+		// Its network address has none (kernels since 5.18 add no
+		// broadcast route for it).
+		{"subnet-network-address", nil, "10.0.0.0", false},
+		// A down link has no broadcast route, only its local one.
+		{"subnet-broadcast-link-down", downLink, "10.2.0.255", false},
+		{"broadcast-route", [][]string{{"route", "add", "broadcast", "10.9.0.7", "dev", "lo", "table", "local"}}, "10.9.0.7", true},
+		{"multicast-route", [][]string{{"route", "add", "multicast", "10.9.0.7", "dev", "lo", "table", "local"}}, "10.9.0.7", true},
+		// Multicast by address class: no route needed.
+		{"multicast-class", nil, "239.1.2.3", true},
+		{"limited-broadcast", nil, "255.255.255.255", true},
+		{"class-e", nil, "240.0.0.1", false},
+		{"zero-network", nil, "0.1.2.3", false},
+		{"loopback-8", nil, "127.1.2.3", true},
+		{"loopback-8-lo-down", [][]string{{"link", "set", "lo", "down"}}, "127.1.2.3", true},
+		{"loopback-8-route-deleted", [][]string{{"route", "del", "local", "127.0.0.0/8", "dev", "lo", "table", "local"}}, "127.1.2.3", false},
+		{"anycast-route", [][]string{{"route", "add", "anycast", "10.9.0.7", "dev", "lo", "table", "local"}}, "10.9.0.7", false},
+		{"unicast-route-in-local", [][]string{{"route", "add", "unicast", "10.9.0.7", "dev", "eth0", "table", "local"}}, "10.9.0.7", false},
+		// A more specific route of another type hides an AnyIP range.
+		{"anyip-unicast-hole", [][]string{anyIP, {"route", "add", "unicast", "10.9.0.7/32", "dev", "eth0", "table", "local"}}, "10.9.0.7", false},
+		{"anyip-blackhole-hole", [][]string{anyIP, {"route", "add", "blackhole", "10.9.0.7/32", "table", "local"}}, "10.9.0.7", false},
+		{"anyip-unreachable-hole", [][]string{anyIP, {"route", "add", "unreachable", "10.9.0.7/32", "table", "local"}}, "10.9.0.7", false},
+		{"anyip-prohibit-hole", [][]string{anyIP, {"route", "add", "prohibit", "10.9.0.7/32", "table", "local"}}, "10.9.0.7", false},
+		{"anyip-throw-hole", [][]string{anyIP, {"route", "add", "throw", "10.9.0.7/32", "table", "local"}}, "10.9.0.7", false},
+		// nat and xresolve routes need scope nowhere (255) to be added.
+		{"anyip-nat-hole", [][]string{anyIP, {"route", "add", "nat", "10.9.0.7/32", "table", "local", "scope", "255"}}, "10.9.0.7", false},
+		{"anyip-xresolve-hole", [][]string{anyIP, {"route", "add", "xresolve", "10.9.0.7/32", "table", "local", "scope", "255"}}, "10.9.0.7", false},
+		{"anyip-beside-hole", [][]string{anyIP, {"route", "add", "blackhole", "10.9.0.7/32", "table", "local"}}, "10.9.0.8", true},
+		// Table main's routes count while the tables are merged...
+		{"anyip-main-route-hole", [][]string{anyIP, {"route", "add", "10.9.0.7/32", "dev", "eth0"}}, "10.9.0.7", false},
+		{"local-route-in-main", [][]string{{"route", "add", "local", "10.9.0.0/24", "dev", "lo", "table", "main"}}, "10.9.0.7", true},
+		// ...and not once an ip rule has split them.
+		{"anyip-main-route-hole-split", [][]string{customRule, anyIP, {"route", "add", "10.9.0.7/32", "dev", "eth0"}}, "10.9.0.7", true},
+		{"local-route-in-main-split", [][]string{customRule, {"route", "add", "local", "10.9.0.0/24", "dev", "lo", "table", "main"}}, "10.9.0.7", false},
+		{"local-route-in-table-100", [][]string{{"route", "add", "local", "10.9.0.0/24", "dev", "lo", "table", "100"}}, "10.9.0.7", false},
+		// A configured address whose local route was replaced, or has a
+		// route of another type before it, does not bind...
+		{"configured-route-replaced", [][]string{{"route", "replace", "blackhole", "10.0.0.5/32", "table", "local"}}, "10.0.0.5", false},
+		{"configured-blackhole-prepended", [][]string{{"route", "prepend", "blackhole", "10.0.0.5/32", "table", "local"}}, "10.0.0.5", false},
+		// ...but one after it changes nothing.
+		{"configured-blackhole-appended", [][]string{{"route", "append", "blackhole", "10.0.0.5/32", "table", "local"}}, "10.0.0.5", true},
+		// Table local's route comes before table main's at one prefix.
+		{"configured-main-blackhole", [][]string{{"route", "add", "blackhole", "10.0.0.5/32", "table", "main"}}, "10.0.0.5", true},
+	}
+	var cases []daemonCase
+	for _, st := range states {
+		sock := st.addr + ":80"
+		for _, d := range []string{"nginx", "nginx-udp", "haproxy"} {
+			tc := daemonCase{name: d + "/route-" + st.name, daemon: d, listens: []string{sock},
+				ipArgs: st.ipArgs, addr: st.addr, port: 80, wantBound: st.bound}
+			switch d {
+			case "nginx":
+				tc.wantStderr = "bind() to " + sock + " failed (99: Cannot assign requested address)"
+			case "nginx-udp":
+				tc.daemon, tc.listens, tc.stream, tc.proto = "nginx", nil, []string{sock + " udp"}, "udp"
+				tc.wantStderr = "bind() to " + sock + " failed (99: Cannot assign requested address)"
+			case "haproxy":
+				tc.wantStderr = "cannot bind socket (Cannot assign requested address) for [" + sock + "]"
+			}
+			if st.bound {
+				tc.socket, tc.wantStderr = sock, ""
+			} else {
+				tc.wantFinding = "LBD101"
+			}
+			cases = append(cases, tc)
+		}
+	}
+	return cases
 }
 
 // inDir returns the case with PREFIX replaced by dir.

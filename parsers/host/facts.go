@@ -14,12 +14,17 @@ type Facts struct {
 	Source string `yaml:"-" json:"source"`
 	// NoIPv6 is true when the kernel has no IPv6 (socket(AF_INET6) fails
 	// with EAFNOSUPPORT).
-	NoIPv6     bool              `yaml:"no_ipv6,omitempty" json:"-"`
-	Interfaces []Interface       `yaml:"interfaces" json:"-"`
-	Addresses  []Address         `yaml:"addresses" json:"addresses"`
-	Routes     []Route           `yaml:"local_routes" json:"-"`
-	Sysctls    map[string]string `yaml:"sysctls" json:"sysctls"`
-	Sockets    []Socket          `yaml:"sockets" json:"-"`
+	NoIPv6     bool        `yaml:"no_ipv6,omitempty" json:"-"`
+	Interfaces []Interface `yaml:"interfaces" json:"-"`
+	Addresses  []Address   `yaml:"addresses" json:"addresses"`
+	Routes     []Route     `yaml:"local_routes" json:"-"`
+	// LocalTableMerged is true when the kernel keeps tables local and
+	// main in one trie, as it does until an ip rule is first added or
+	// deleted in the namespace: then bind()'s lookup in table local also
+	// sees the routes of table main.
+	LocalTableMerged bool              `yaml:"local_table_merged,omitempty" json:"-"`
+	Sysctls          map[string]string `yaml:"sysctls" json:"sysctls"`
+	Sockets          []Socket          `yaml:"sockets" json:"-"`
 	// Persisted are the sysctls lbdoctor reads as systemd-sysctl would set
 	// them at the next boot; nil when unknown.
 	Persisted []Persisted `yaml:"persisted_sysctls,omitempty" json:"-"`
@@ -95,12 +100,64 @@ type Address struct {
 	Flags     []string `yaml:"flags,omitempty" json:"flags"`
 }
 
-// Route is a route of type local, from any routing table: what makes an
-// IPv4 address bindable ("ip route add local 10.9.0.0/24 dev lo").
+// Route is a route that decides whether bind() accepts an IPv4 address:
+// a route of type local from any routing table ("ip route add local
+// 10.9.0.0/24 dev lo"), and every route of table local, and of table main
+// while the two are merged (Facts.LocalTableMerged), that could hide such
+// a route or make an address bindable on its own (broadcast, multicast).
+// IPv6 routes are of type local only.
 type Route struct {
 	Prefix    string `yaml:"prefix"` // "10.9.0.0/24"
 	Interface string `yaml:"interface,omitempty"`
 	Table     int    `yaml:"table,omitempty"`
+	// Type is the route type as ip(8) names it: "local" (also when empty,
+	// as snapshots that only held local routes have it), "broadcast",
+	// "multicast", "unicast", "anycast", "blackhole", "unreachable",
+	// "prohibit", "throw", "nat" or "xresolve".
+	Type string `yaml:"type,omitempty"`
+	// Metric orders routes of one table with the same prefix: the lowest
+	// comes first, and among equal ones the facts' order is the kernel's.
+	Metric int `yaml:"metric,omitempty"`
+}
+
+// routeType names the kernel's route type number (RTN_*) as ip(8) does,
+// or returns "" for a number it has no name for.
+func routeType(n int) string {
+	names := [...]string{1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast",
+		6: "blackhole", 7: "unreachable", 8: "prohibit", 9: "throw", 10: "nat", 11: "xresolve"}
+	if n < 0 || n >= len(names) {
+		return ""
+	}
+	return names[n]
+}
+
+// knownRouteType reports whether ip(8) has the route type name t.
+func knownRouteType(t string) bool {
+	for n := 1; routeType(n) != ""; n++ {
+		if routeType(n) == t {
+			return true
+		}
+	}
+	return false
+}
+
+// TypeName is r's type, "local" when the facts leave it empty.
+func (r Route) TypeName() string {
+	if r.Type == "" {
+		return "local"
+	}
+	return r.Type
+}
+
+// Bindable reports whether bind() accepts an address whose route in table
+// local is r: the kernel's inet_addr_valid_or_nonlocal takes the types
+// local, broadcast and multicast.
+func (r Route) Bindable() bool {
+	switch r.TypeName() {
+	case "local", "broadcast", "multicast":
+		return true
+	}
+	return false
 }
 
 // Socket is a listening TCP socket or a bound UDP socket.

@@ -13,6 +13,10 @@ import (
 // socket that is not bound to a VRF device.
 const tableLocal = 255
 
+// tableMain is RT_TABLE_MAIN, which the kernel merges into table local
+// until the first ip rule changes.
+const tableMain = 254
+
 // Sysctl returns the value of the named sysctl ("net.ipv4.ip_nonlocal_bind"),
 // or "" when the facts do not know it.
 func (f *Facts) Sysctl(name string) string {
@@ -24,13 +28,18 @@ func (f *Facts) Sysctl(name string) string {
 // ip_nonlocal_bind, IP_FREEBIND or IP_TRANSPARENT (callers weigh those).
 // When a is not local, why says so in a short phrase naming the address.
 //
-// IPv4 follows the routes: an address is local when a local route in table
-// local covers it, which holds for every configured address (even on a down
-// interface), the whole of 127.0.0.0/8 and AnyIP ranges
-// ("ip route add local 10.9.0.0/24 dev lo"). Local routes in other tables
-// do not count: bind() only looks in table local. Multicast and
-// 255.255.255.255 are accepted as the kernel does; subnet broadcast
-// addresses are not known to the facts and are reported as not local.
+// IPv4 follows the routes, as inet_addr_type_table does: multicast
+// addresses (224.0.0.0/4) and 255.255.255.255 are accepted by their class;
+// any other address is looked up in table local, and the longest prefix
+// that covers it decides by its type: local (every configured address, even
+// on a down interface, the whole of 127.0.0.0/8, AnyIP ranges such as "ip
+// route add local 10.9.0.0/24 dev lo"), broadcast (a subnet's broadcast
+// address while its link is up) and multicast are accepted; unicast,
+// anycast, blackhole, unreachable, prohibit, throw and the rest are not,
+// and hide a shorter local route. At one prefix, table local's route comes
+// before table main's, then the lowest metric, then the facts' order.
+// While tables local and main are merged (LocalTableMerged), the lookup
+// sees table main's routes too; routes in other tables never count.
 //
 // IPv6 follows the addresses: a is local when it is configured and has
 // finished duplicate address detection (optimistic and nodad addresses
@@ -62,21 +71,62 @@ func (f *Facts) isLocal4(a netip.Addr) (bool, string) {
 	if a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return true, ""
 	}
+	best, bestBits, bestRank := -1, -1, 0
+	hidden := -1 // the longest bindable route the best one hides
 	otherTable := 0
-	for _, r := range f.Routes {
+	for i, r := range f.Routes {
 		p, err := netip.ParsePrefix(r.Prefix)
 		if err != nil || !p.Addr().Is4() || !p.Contains(a) {
 			continue
 		}
-		if r.Table == 0 || r.Table == tableLocal {
+		rank, seen := f.lookupRank(r.Table)
+		if !seen {
+			if r.TypeName() == "local" {
+				otherTable = r.Table
+			}
+			continue
+		}
+		b := p.Bits()
+		if r.Bindable() && (hidden < 0 || b > netip.MustParsePrefix(f.Routes[hidden].Prefix).Bits()) {
+			hidden = i
+		}
+		if best < 0 || b > bestBits || b == bestBits && (rank < bestRank || rank == bestRank && r.Metric < f.Routes[best].Metric) {
+			best, bestBits, bestRank = i, b, rank
+		}
+	}
+	if best >= 0 {
+		r := f.Routes[best]
+		if r.Bindable() {
 			return true, ""
 		}
-		otherTable = r.Table
+		table := "table local"
+		if bestRank > 0 {
+			table = "table main, which bind() also consults until an ip rule is added"
+		}
+		why := fmt.Sprintf("%s's route is %s (%s in %s), not local, broadcast or multicast", a, r.TypeName(), r.Prefix, table)
+		if hidden >= 0 {
+			why += fmt.Sprintf(", and it hides the %s route %s", f.Routes[hidden].TypeName(), f.Routes[hidden].Prefix)
+		}
+		return false, why
 	}
 	if otherTable != 0 {
 		return false, fmt.Sprintf("%s is covered only by a local route in table %d, and bind() looks in table local", a, otherTable)
 	}
 	return false, fmt.Sprintf("%s is not assigned to any interface and no local route covers it", a)
+}
+
+// lookupRank says whether bind()'s lookup in table local sees a route of
+// table t, and in which order: table local's routes (0) before table
+// main's (1), which it sees only while the tables are merged. Table 0 is
+// table local, as snapshots that do not name the table have it.
+func (f *Facts) lookupRank(t int) (int, bool) {
+	switch {
+	case t == 0 || t == tableLocal:
+		return 0, true
+	case t == tableMain && f.LocalTableMerged:
+		return 1, true
+	}
+	return 0, false
 }
 
 func (f *Facts) isLocal6(a netip.Addr, zone string) (bool, string) {
@@ -147,8 +197,8 @@ func (f *Facts) WithAddress(a netip.Prefix, dev string) *Facts {
 
 // WithoutAddress returns a copy of f with a removed from every interface,
 // as keepalived does when it becomes backup. Its host local route (/32 or
-// /128) goes too; local routes for wider ranges (AnyIP) stay. f itself
-// is not changed.
+// /128) goes too; local routes for wider ranges (AnyIP) and routes of
+// other types stay. f itself is not changed.
 func (f *Facts) WithoutAddress(a netip.Addr) *Facts {
 	g := f.clone()
 	a = a.WithZone("")
@@ -159,7 +209,7 @@ func (f *Facts) WithoutAddress(a netip.Addr) *Facts {
 	host := netip.PrefixFrom(a, a.BitLen())
 	g.Routes = slices.DeleteFunc(g.Routes, func(r Route) bool {
 		p, err := netip.ParsePrefix(r.Prefix)
-		return err == nil && p == host
+		return err == nil && p == host && r.TypeName() == "local"
 	})
 	return g
 }
@@ -186,8 +236,8 @@ func (f *Facts) clone() *Facts {
 }
 
 // sort puts every list in its canonical order: interfaces by index,
-// addresses by interface index then address, routes by table then prefix,
-// sockets by proto, port and address.
+// addresses by interface index then address, routes by table, prefix and
+// metric, sockets by proto, port and address.
 func (f *Facts) sort() {
 	slices.SortFunc(f.Interfaces, func(a, b Interface) int {
 		return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.Name, b.Name))
@@ -209,11 +259,13 @@ func (f *Facts) sort() {
 			compareAddr(a.Address, b.Address),
 			cmp.Compare(a.Prefix, b.Prefix))
 	})
+	// Routes of one table and prefix keep their order, which is the
+	// kernel's lookup order among equal metrics.
 	slices.SortStableFunc(f.Routes, func(a, b Route) int {
 		return cmp.Or(
 			cmp.Compare(a.Table, b.Table),
 			comparePrefix(a.Prefix, b.Prefix),
-			cmp.Compare(a.Interface, b.Interface))
+			cmp.Compare(a.Metric, b.Metric))
 	})
 	slices.SortStableFunc(f.Sockets, func(a, b Socket) int {
 		return cmp.Or(

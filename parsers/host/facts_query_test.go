@@ -93,6 +93,76 @@ func TestIsLocal(t *testing.T) {
 	}
 }
 
+// TestIsLocalRouteTypes follows the kernel's lookup in table local: the
+// longest prefix decides by its type, table local before table main at one
+// prefix, then the metric, then the order of the facts; table main only
+// while merged. Each case has a twin in TestDaemonsAgree's route states.
+func TestIsLocalRouteTypes(t *testing.T) {
+	routes := []Route{
+		{Prefix: "10.0.0.5/32", Interface: "eth0", Table: 255},
+		{Prefix: "10.0.0.255/32", Interface: "eth0", Table: 255, Type: "broadcast"},
+		{Prefix: "10.9.0.0/24", Interface: "lo", Table: 255},
+		{Prefix: "10.9.0.7/32", Table: 255, Type: "blackhole"},
+		{Prefix: "10.9.0.8/32", Interface: "eth0", Table: 255, Type: "unicast"},
+		{Prefix: "10.9.0.9/32", Table: 255, Type: "throw"},
+		{Prefix: "10.9.0.10/32", Interface: "eth0", Table: 254, Type: "unicast"}, // main
+		{Prefix: "10.8.0.0/24", Interface: "lo", Table: 254},                     // local, in main
+		{Prefix: "10.7.0.1/32", Interface: "lo", Table: 255, Type: "multicast"},
+		{Prefix: "10.7.0.2/32", Interface: "lo", Table: 255, Type: "anycast"},
+		{Prefix: "10.7.0.3/32", Interface: "lo", Table: 255, Type: "broadcast"},
+		// One prefix, three routes: the blackhole came first (ip route
+		// prepend); table main's unicast comes after table local's.
+		{Prefix: "10.6.0.5/32", Table: 255, Type: "blackhole"},
+		{Prefix: "10.6.0.5/32", Interface: "eth0", Table: 255},
+		{Prefix: "10.6.0.6/32", Interface: "eth0", Table: 255},
+		{Prefix: "10.6.0.6/32", Table: 255, Type: "blackhole"}, // appended
+		{Prefix: "10.6.0.7/32", Interface: "eth0", Table: 254, Type: "unicast"},
+		{Prefix: "10.6.0.7/32", Interface: "eth0", Table: 255},
+		{Prefix: "10.6.0.8/32", Table: 255, Type: "blackhole", Metric: 1},
+		{Prefix: "10.6.0.8/32", Interface: "eth0", Table: 255},
+	}
+	merged := &Facts{Routes: routes, LocalTableMerged: true}
+	split := &Facts{Routes: routes}
+	for _, tc := range []struct {
+		facts *Facts
+		addr  string
+		ok    bool
+		why   string
+	}{
+		{merged, "10.0.0.255", true, ""},
+		{merged, "10.0.0.0", false, "not assigned"},
+		{merged, "10.9.0.6", true, ""},
+		{merged, "10.9.0.7", false, "10.9.0.7's route is blackhole (10.9.0.7/32 in table local), not local, broadcast or multicast, and it hides the local route 10.9.0.0/24"},
+		{merged, "10.9.0.8", false, "route is unicast (10.9.0.8/32 in table local)"},
+		{merged, "10.9.0.9", false, "route is throw"},
+		{merged, "10.9.0.10", false, "route is unicast (10.9.0.10/32 in table main, which bind() also consults until an ip rule is added)"},
+		{split, "10.9.0.10", true, ""},
+		{merged, "10.8.0.1", true, ""},
+		{split, "10.8.0.1", false, "only by a local route in table 254"},
+		{merged, "10.7.0.1", true, ""},
+		{merged, "10.7.0.2", false, "route is anycast"},
+		{merged, "10.7.0.3", true, ""},
+		{merged, "10.6.0.5", false, "route is blackhole (10.6.0.5/32 in table local), not local, broadcast or multicast, and it hides the local route 10.6.0.5/32"},
+		{merged, "10.6.0.6", true, ""},
+		{merged, "10.6.0.7", true, ""},
+		{merged, "10.6.0.8", true, ""},
+		{merged, "239.1.2.3", true, ""},
+		{merged, "255.255.255.255", true, ""},
+		{merged, "0.1.2.3", false, "not assigned"},
+		{merged, "240.0.0.1", false, "not assigned"},
+	} {
+		ok, why := tc.facts.IsLocal(netip.MustParseAddr(tc.addr))
+		if ok != tc.ok || !strings.Contains(why, tc.why) || (ok && why != "") {
+			t.Errorf("IsLocal(%s) (merged %v) = %v, %q; want %v, %q", tc.addr, tc.facts.LocalTableMerged, ok, why, tc.ok, tc.why)
+		}
+	}
+	// A VIP leaving takes its local route, never a route of another type.
+	g := merged.WithoutAddress(netip.MustParseAddr("10.6.0.5"))
+	if !slices.Contains(g.Routes, Route{Prefix: "10.6.0.5/32", Table: 255, Type: "blackhole"}) || slices.Contains(g.Routes, Route{Prefix: "10.6.0.5/32", Interface: "eth0", Table: 255}) {
+		t.Errorf("WithoutAddress(10.6.0.5) routes: %+v", g.Routes)
+	}
+}
+
 func TestSysctlAndListeners(t *testing.T) {
 	f := sample()
 	if got := f.Sysctl(NonlocalBind4); got != "0" {

@@ -1,12 +1,15 @@
 package host
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -128,34 +131,178 @@ func gatherAddresses(f *Facts, names map[int]string) error {
 	return nil
 }
 
-// gatherRoutes fills f.Routes with the local routes of every table.
+// gatherRoutes fills f.Routes with what decides IPv4 bind(): the local
+// routes of every table and family, and the IPv4 routes of other types in
+// table local, and in table main while the two are merged, that lie inside
+// a local, broadcast or multicast route of those tables (outside one they
+// change no verdict: the address is not bindable either way, and a full
+// routing table in main stays out of the facts).
 func gatherRoutes(f *Facts, names map[int]string) error {
-	filter := &netlink.Route{Table: unix.RT_TABLE_UNSPEC, Type: unix.RTN_LOCAL}
-	routes, err := retry("list local routes", func() ([]netlink.Route, error) {
-		return netlink.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_TYPE)
-	})
-	if err != nil {
-		return err
+	statPath := filepath.Join(procRoot, "net", "fib_triestat")
+	var d routeDump
+	for range dumpRetries {
+		before, err := readTrieStat(statPath)
+		if err != nil {
+			return fmt.Errorf("gather host facts: %w", err)
+		}
+		if _, err := retry("list routes", func() (struct{}, error) { return struct{}{}, d.run() }); err != nil {
+			return err
+		}
+		after, err := readTrieStat(statPath)
+		if err != nil {
+			return fmt.Errorf("gather host facts: %w", err)
+		}
+		f.LocalTableMerged = after.merged(d.count)
+		if before == after {
+			break
+		}
+		// The tables changed under the dump: once more, for one view.
 	}
-	for _, r := range routes {
-		if r.Dst == nil {
-			continue
+	looked := func(table int) bool {
+		return table == unix.RT_TABLE_LOCAL || f.LocalTableMerged && table == unix.RT_TABLE_MAIN
+	}
+	bindable := map[netip.Prefix]bool{}
+	for _, r := range d.routes {
+		if r.v4 && r.bindable && looked(r.table) {
+			bindable[r.prefix.Masked()] = true
+		}
+	}
+	var kept []dumpedRoute
+	for _, r := range d.routes {
+		switch {
+		case r.typ == unix.RTN_LOCAL:
+			kept = append(kept, r)
+		case !r.v4 || !looked(r.table):
+		case r.bindable:
+			kept = append(kept, r)
+		default:
+			for b := r.prefix.Bits(); b >= 0; b-- {
+				if q, _ := r.prefix.Addr().Prefix(b); bindable[q] {
+					kept = append(kept, r)
+					break
+				}
+			}
+		}
+	}
+	for _, r := range kept {
+		route := Route{Prefix: r.prefix.String(), Interface: linkName(names, r.ifindex), Table: r.table, Metric: r.metric}
+		if r.typ != unix.RTN_LOCAL {
+			route.Type = routeType(r.typ)
+		}
+		f.Routes = append(f.Routes, route)
+	}
+	return nil
+}
+
+// routeDump is one netlink dump of every routing table, cut down to the
+// routes gatherRoutes may keep, in the kernel's order (which decides among
+// routes of one table, prefix and metric).
+type routeDump struct {
+	routes []dumpedRoute
+	// count is the number of IPv4 routes in table local and in table
+	// main, of every kind, as fib_triestat counts them.
+	count [2]int
+}
+
+// dumpedRoute is a route in few bytes: a full table in main passes here.
+type dumpedRoute struct {
+	prefix                      netip.Prefix
+	table, typ, metric, ifindex int
+	v4, bindable                bool
+}
+
+func (d *routeDump) run() error {
+	d.routes, d.count = d.routes[:0], [2]int{}
+	filter := &netlink.Route{Table: unix.RT_TABLE_UNSPEC}
+	return netlink.RouteListFilteredIter(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE, func(r netlink.Route) bool {
+		v4 := r.Family == unix.AF_INET
+		if v4 && r.Table == unix.RT_TABLE_LOCAL {
+			d.count[0]++
+		} else if v4 && r.Table == unix.RT_TABLE_MAIN {
+			d.count[1]++
+		}
+		if r.Dst == nil || !v4 && r.Type != unix.RTN_LOCAL {
+			return true
+		}
+		if v4 && r.Table != unix.RT_TABLE_LOCAL && r.Table != unix.RT_TABLE_MAIN && r.Type != unix.RTN_LOCAL {
+			return true
 		}
 		ip, ok := netip.AddrFromSlice(r.Dst.IP)
 		if !ok {
-			continue
+			return true
 		}
-		if r.Family == unix.AF_INET {
+		if v4 {
 			ip = ip.Unmap()
 		}
 		bits, _ := r.Dst.Mask.Size()
 		p := netip.PrefixFrom(ip, bits)
-		if !p.IsValid() {
+		// bind()'s lookup asks with TOS 0, so a route for another TOS
+		// never answers it, and it skips dead routes.
+		if !p.IsValid() || v4 && (r.Tos != 0 || r.Flags&unix.RTNH_F_DEAD != 0) {
+			return true
+		}
+		t := routeType(r.Type)
+		if t == "" {
+			return true // no such type in the kernel's uapi
+		}
+		d.routes = append(d.routes, dumpedRoute{
+			prefix: p, table: r.Table, typ: r.Type, metric: r.Priority, ifindex: r.LinkIndex,
+			v4: v4, bindable: Route{Type: t}.Bindable(),
+		})
+		return true
+	})
+}
+
+// trieStat is what /proc/net/fib_triestat says of tables main and local.
+type trieStat struct {
+	present   bool     // both sections are there
+	same      bool     // with the same statistics
+	local     [32]byte // a digest of table local's, to see a change
+	localSize int      // its "Prefixes:", the number of routes in its trie
+}
+
+// merged reports whether the kernel keeps tables local and main in one trie
+// (fib_trie's alias table), which it does until the first ip rule is added
+// or deleted: no interface says so directly, but then both tables show the
+// statistics of that one trie, whose routes are those of both tables
+// (count, from a route dump taken between two reads of the same stat). When
+// table main is empty the answer makes no difference, and it is false.
+func (s trieStat) merged(count [2]int) bool {
+	return s.present && s.same && count[1] > 0 && s.localSize == count[0]+count[1]
+}
+
+// readTrieStat reads fib_triestat; a missing file (no /proc) reads as no
+// sections, and the tables count as split, the answer that looks in table
+// local only.
+func readTrieStat(path string) (trieStat, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return trieStat{}, nil
+	}
+	if err != nil {
+		return trieStat{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	sections := map[string][]byte{}
+	var cur string
+	for line := range bytes.Lines(b) {
+		// A section starts at an unindented "Name:" line: "Main:",
+		// "Local:", "Id 100:"; "Counters:" (per-trie lookup counts, with
+		// CONFIG_IP_FIB_TRIE_STATS) ends one.
+		if t := bytes.TrimRight(line, "\n"); len(t) > 0 && t[0] != ' ' && t[0] != '\t' && bytes.HasSuffix(t, []byte(":")) {
+			cur = string(t)
 			continue
 		}
-		f.Routes = append(f.Routes, Route{Prefix: p.String(), Interface: linkName(names, r.LinkIndex), Table: r.Table})
+		sections[cur] = append(sections[cur], line...)
 	}
-	return nil
+	m, okM := sections["Main:"]
+	l, okL := sections["Local:"]
+	s := trieStat{present: okM && okL, same: bytes.Equal(m, l), local: sha256.Sum256(l)}
+	for line := range bytes.Lines(l) {
+		if v, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("Prefixes:")); ok {
+			s.localSize, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		}
+	}
+	return s, nil
 }
 
 func linkName(names map[int]string, index int) string {

@@ -247,6 +247,124 @@ func TestIsLocalMatchesKernel(t *testing.T) {
 	}
 }
 
+// TestRouteTypesMatchKernel gives one namespace the routes of every type
+// table local can hold, and another the same after an ip rule split tables
+// local and main, then checks that IsLocal, fed with what Gather saw, agrees
+// with bind() on every address they concern.
+func TestRouteTypesMatchKernel(t *testing.T) {
+	routes := [][]string{
+		{"link", "set", "lo", "up"},
+		{"link", "add", "eth1", "type", "ifb"},
+		{"link", "set", "eth1", "up"},
+		{"addr", "add", "192.0.2.10/24", "dev", "eth1"},
+		{"link", "add", "veth0", "type", "veth", "peer", "name", "veth1"},
+		{"addr", "add", "198.51.100.7/24", "dev", "veth0"}, // down: no broadcast route
+		{"route", "add", "local", "10.9.0.0/24", "dev", "lo", "table", "local"},
+		{"route", "add", "blackhole", "10.9.0.1/32", "table", "local"},
+		{"route", "add", "unreachable", "10.9.0.2/32", "table", "local"},
+		{"route", "add", "prohibit", "10.9.0.3/32", "table", "local"},
+		{"route", "add", "throw", "10.9.0.4/32", "table", "local"},
+		{"route", "add", "unicast", "10.9.0.5/32", "dev", "eth1", "table", "local"},
+		{"route", "add", "anycast", "10.9.0.6/32", "dev", "lo", "table", "local"},
+		{"route", "add", "nat", "10.9.0.10/32", "table", "local", "scope", "255"},
+		{"route", "add", "xresolve", "10.9.0.11/32", "table", "local", "scope", "255"},
+		{"route", "add", "10.9.0.7/32", "dev", "eth1", "table", "main"},
+		{"route", "add", "10.9.0.8/32", "dev", "eth1", "table", "main", "tos", "0x10"},
+		{"route", "add", "broadcast", "10.7.0.1", "dev", "lo", "table", "local"},
+		{"route", "add", "multicast", "10.7.0.2", "dev", "lo", "table", "local"},
+		{"route", "add", "local", "10.8.0.0/24", "dev", "lo", "table", "main"},
+		{"route", "add", "local", "10.6.0.0/24", "dev", "lo", "table", "local", "tos", "0x10"},
+		{"route", "prepend", "blackhole", "192.0.2.10/32", "table", "local"},
+		{"route", "add", "local", "10.5.0.0/24", "dev", "lo", "table", "local"},
+		{"route", "append", "blackhole", "10.5.0.0/24", "table", "local"},
+		{"route", "add", "blackhole", "10.5.0.1/32", "table", "local", "metric", "5"},
+		{"route", "add", "local", "10.5.0.1/32", "dev", "lo", "table", "local", "metric", "1"},
+		{"route", "add", "default", "via", "192.0.2.1"},
+	}
+	addrs := []string{
+		"192.0.2.10", "192.0.2.255", "192.0.2.0", "198.51.100.7", "198.51.100.255",
+		"10.9.0.1", "10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6",
+		"10.9.0.7", "10.9.0.8", "10.9.0.9", "10.9.0.10", "10.9.0.11", "10.7.0.1", "10.7.0.2", "10.7.0.3",
+		"10.8.0.1", "10.6.0.1", "10.5.0.1", "10.5.0.2", "127.255.255.255",
+		"0.1.2.3", "240.0.0.1", "239.1.2.3", "255.255.255.255",
+	}
+	for _, split := range []bool{false, true} {
+		t.Run(fmt.Sprintf("split=%v", split), func(t *testing.T) {
+			ns := netns(t, fmt.Sprintf("-rt%v", split))
+			if split {
+				ip(t, ns, "rule", "add", "from", "203.0.113.1", "table", "100")
+			}
+			for _, args := range routes {
+				ip(t, ns, args...)
+			}
+			f := decodeFacts(t, inNetns(t, ns, "gather"))
+			if f.LocalTableMerged == split {
+				t.Errorf("Gather: local_table_merged = %v with split=%v", f.LocalTableMerged, split)
+			}
+			if slices.ContainsFunc(f.Routes, func(r Route) bool { return r.Prefix == "0.0.0.0/0" || r.Prefix == "192.0.2.0/24" }) {
+				t.Errorf("Gather kept routes of table main that decide nothing: %+v", f.Routes)
+			}
+			sc := bufio.NewScanner(bytes.NewReader(inNetns(t, ns, "probe", "LBD_HOST_PROBE="+strings.Join(addrs, ","))))
+			n, bound := 0, 0
+			for sc.Scan() {
+				fields := strings.Fields(sc.Text())
+				if len(fields) != 2 {
+					t.Fatalf("probe printed %q", sc.Text())
+				}
+				n++
+				kernel := fields[1] == "ok"
+				if kernel {
+					bound++
+				}
+				ok, why := f.IsLocal(netip.MustParseAddr(fields[0]))
+				if ok != kernel {
+					t.Errorf("IsLocal(%s) = %v (%s), bind() says %s", fields[0], ok, why, fields[1])
+				}
+				t.Logf("%-16s bind() %-13s IsLocal %v %s", fields[0], fields[1], ok, why)
+			}
+			if n != len(addrs) || bound == 0 || bound == n {
+				t.Fatalf("probe answered %d of %d addresses, %d bound: the state is not what the test builds", n, len(addrs), bound)
+			}
+			t.Logf("%d addresses, %d bound, IsLocal agrees on each", n, bound)
+		})
+	}
+}
+
+// TestLocalTableMerged reads fib_triestat as the kernel printed it for a
+// namespace before its first ip rule (one trie: both tables show it, and it
+// holds the routes of both) and after (two tries), and without /proc.
+func TestLocalTableMerged(t *testing.T) {
+	const (
+		merged = "Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nMain:\n\tAver depth:     2.83\n\tLeaves:         6\n\tPrefixes:       6\nLocal:\n\tAver depth:     2.83\n\tLeaves:         6\n\tPrefixes:       6\n"
+		split  = "Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nMain:\n\tAver depth:     0.00\n\tLeaves:         1\n\tPrefixes:       1\nLocal:\n\tAver depth:     2.60\n\tLeaves:         5\n\tPrefixes:       5\n"
+		// Two split tries that happen to look alike: 3 routes each.
+		alike = "Main:\n\tLeaves:         3\n\tPrefixes:       3\nLocal:\n\tLeaves:         3\n\tPrefixes:       3\n"
+	)
+	for _, tc := range []struct {
+		name, stat string
+		count      [2]int // routes in tables local and main, from a dump
+		want       bool
+	}{
+		{"merged", merged, [2]int{5, 1}, true},
+		{"split", split, [2]int{5, 1}, false},
+		{"split, alike", alike, [2]int{3, 3}, false},
+		{"merged, main empty", alike, [2]int{3, 0}, false},
+		{"no /proc", "", [2]int{5, 1}, false},
+	} {
+		dir := t.TempDir()
+		path := dir + "/fib_triestat"
+		if tc.stat != "" {
+			if err := os.WriteFile(path, []byte(tc.stat), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := readTrieStat(path)
+		if err != nil || s.merged(tc.count) != tc.want {
+			t.Errorf("%s: merged = %v (%+v, %v); want %v", tc.name, s.merged(tc.count), s, err, tc.want)
+		}
+	}
+}
+
 func decodeFacts(t *testing.T, out []byte) *Facts {
 	t.Helper()
 	f, err := Decode(bytes.NewReader(out), "gather")

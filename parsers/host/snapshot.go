@@ -178,6 +178,12 @@ func validate(f *Facts, root *yaml.Node, name string) error {
 		if r.Table < 0 {
 			bad(at("local_routes", i, "table"), "routing table %d is negative", r.Table)
 		}
+		if r.Type != "" && !knownRouteType(r.Type) {
+			bad(at("local_routes", i, "type"), "route type %q is not one of ip(8)'s: local, broadcast, multicast, unicast, anycast, blackhole, unreachable, prohibit, throw, nat, xresolve", r.Type)
+		}
+		if r.Metric < 0 {
+			bad(at("local_routes", i, "metric"), "route metric %d is negative", r.Metric)
+		}
 	}
 	for i, s := range f.Sockets {
 		if s.Proto != "tcp" && s.Proto != "udp" {
