@@ -89,7 +89,7 @@ func (p *parser) errorf(pos parsers.Pos, format string, a ...any) {
 }
 
 // file reads one config file: "name [=] value" lines, # comments,
-// 'quoted' values with '' or \' for a quote.
+// 'quoted' values with ” or \' for a quote.
 func (p *parser) file(name string, data []byte) {
 	p.cfg.Files = append(p.cfg.Files, name)
 	for n, text := range strings.Split(string(data), "\n") {
