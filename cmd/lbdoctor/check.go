@@ -51,6 +51,9 @@ type checkFlags struct {
 	keepalivedID               string
 	severity                   map[string]checks.Severity
 	suppress                   []checks.Suppression
+	// more are the configs named for the services of moreServices, by
+	// name.
+	more map[string]*listFlag
 }
 
 // checkFlagSet is check's flags; completion and the man page read it too.
@@ -90,6 +93,11 @@ func addServiceFlags(fl *flag.FlagSet, f *checkFlags) {
 	fl.Var(&f.nginx, "nginx", "an nginx main config `PATH` (repeatable; default: autodetect)")
 	fl.Var(&f.haproxy, "haproxy", "an haproxy config file or directory `PATH` (repeatable, like haproxy -f)")
 	fl.Var(&f.keepalived, "keepalived", "a keepalived config `PATH`")
+	f.more = map[string]*listFlag{}
+	for _, k := range moreServices() {
+		f.more[k.name] = new(listFlag)
+		fl.Var(f.more[k.name], k.name, k.help)
+	}
 	fl.StringVar(&f.root, "root", "", "read the configuration as if `DIR` were /")
 	fl.Var(&f.envFiles, "env", "HAProxy's environment: a `FILE` of KEY=value lines, as systemd's EnvironmentFile= (repeatable; after /etc/default/haproxy and /etc/sysconfig/haproxy)")
 	fl.StringVar(&f.keepalivedID, "keepalived-id", "", "keepalived's config `ID` for @ID conditional lines (default: the judged host's name up to the first dot)")
@@ -363,7 +371,7 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	}
 
 	var jobs []func() loaded
-	if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
+	if f.namedServices() > 0 {
 		named := func(name, flagName string, paths []string, unit *systemd.Unit, parse func([]string) (*parsers.Config, error)) func() loaded {
 			return func() loaded {
 				for _, p := range paths {
@@ -387,6 +395,12 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 		for _, p := range f.keepalived {
 			jobs = append(jobs, named("keepalived", "--keepalived", []string{p}, nil, one(parseKeepalived)))
 		}
+		for _, k := range moreServices() {
+			for _, p := range *f.more[k.name] {
+				unit := readUnit(root, k.unit(p))
+				jobs = append(jobs, named(k.name, "--"+k.name, []string{p}, unit, func(paths []string) (*parsers.Config, error) { return k.parse(paths[0], root) }))
+			}
+		}
 	} else {
 		detect := func(name string, paths []string, unit *systemd.Unit, parse func(string) (*parsers.Config, error)) func() loaded {
 			return func() loaded {
@@ -407,6 +421,16 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 			detect("haproxy", defaultHAProxy, haproxyUnit, func(p string) (*parsers.Config, error) { return parseHAProxy([]string{p}) }),
 			detect("keepalived", defaultKeepalived, nil, parseKeepalived),
 		)
+		// The other services are listed only when found: a host without
+		// PostgreSQL does not need to hear about it.
+		for _, k := range moreServices() {
+			for _, p := range detectPaths(root, k.defaults) {
+				jobs = append(jobs, func() loaded {
+					cfg, err := k.parse(p, root)
+					return loaded{svc: checks.Service{Name: k.name, Path: p, Config: cfg, Unit: readUnit(root, k.unit(p))}, found: true, tried: []string{root.Path(p)}, err: err}
+				})
+			}
+		}
 	}
 
 	results := make([]loaded, len(jobs))
@@ -434,13 +458,18 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	if len(errs) > 0 {
 		// A flag naming a missing file is a usage error of its own; the
 		// first one, in flag order, is the one to fix first.
-		if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
+		if f.namedServices() > 0 {
 			return nil, errs[0]
 		}
 		return nil, errors.Join(errs...)
 	}
 	if found == 0 {
-		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
+		for _, k := range moreServices() {
+			for _, p := range k.defaults {
+				tried = append(tried, root.Path(p))
+			}
+		}
+		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found (nor Apache, PostgreSQL or Redis); tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
 	}
 	return services, nil
 }
@@ -494,8 +523,13 @@ func applyConfig(f *checkFlags, set map[string]bool) error {
 	if path == "" {
 		return nil
 	}
-	if !set["nginx"] && !set["haproxy"] && !set["keepalived"] {
+	if !set["nginx"] && !set["haproxy"] && !set["keepalived"] && !set["apache"] && !set["postgresql"] && !set["redis"] {
 		f.nginx, f.haproxy, f.keepalived = cfg.Nginx, cfg.HAProxy, cfg.Keepalived
+		for name, paths := range map[string][]string{"apache": cfg.Apache, "postgresql": cfg.PostgreSQL, "redis": cfg.Redis} {
+			if f.more[name] != nil {
+				*f.more[name] = paths
+			}
+		}
 	}
 	str := func(name string, dst *string, v string) {
 		if !set[name] && v != "" {
