@@ -10,10 +10,12 @@
 // address "10.0.0.100": Cannot assign requested address", then "WARNING:
 // could not create listen socket for "10.0.0.100"") and skipped; the server
 // exits only when no TCP address at all could be bound ("FATAL:  could not
-// create any TCP/IP sockets"), and likewise for the unix sockets ("could not
-// create any Unix-domain sockets"). The listeners carry that rule as
-// Optional "*" in the groups "listen_addresses" and
-// "unix_socket_directories". "*" opens 0.0.0.0 and :: (IPV6_V6ONLY on);
+// create any TCP/IP sockets"). The TCP listeners carry that rule as
+// Optional "*" in the group "listen_addresses". A unix socket directory
+// that is missing or not writable is fatal at once: the server creates the
+// socket's lock file there first ("FATAL:  could not create lock file
+// "/dir/.s.PGSQL.5432.lock": No such file or directory"). "*" opens 0.0.0.0
+// and :: (IPV6_V6ONLY on);
 // "localhost" and other names open every address getaddrinfo gives them,
 // read here from /etc/hosts.
 package postgresql
@@ -320,7 +322,7 @@ func (p *parser) listeners(main string) {
 		}
 		sock := fmt.Sprintf(".s.PGSQL.%d", port)
 		l := parsers.Listener{Service: "postgresql", Pos: dirs.pos, Context: "unix_socket_directories", Raw: d,
-			Proto: parsers.Unix, Optional: []string{"*"}, Group: "unix_socket_directories"}
+			Proto: parsers.Unix}
 		if strings.HasPrefix(d, "@") {
 			l.Path = d + "/" + sock
 			l.Uncheckable = "abstract unix socket"
