@@ -1125,6 +1125,10 @@ func daemonStart(ctx context.Context, t *testing.T, ns, daemon, user, conf, pref
 		}
 	case "redis":
 		args = []string{"redis-server", conf}
+		// A config that monitors a master is Sentinel's.
+		if b, err := os.ReadFile(conf); err == nil && bytes.Contains(b, []byte("\nsentinel monitor ")) {
+			args = append(args, "--sentinel")
+		}
 	default:
 		t.Fatalf("unknown daemon %q", daemon)
 	}

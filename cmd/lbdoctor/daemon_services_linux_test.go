@@ -12,6 +12,8 @@ func serviceDaemonCases() []daemonCase {
 		apacheInUse = "(98)Address already in use: AH00072: make_sock: could not bind to address 10.0.0.5:8080"
 		pgPort      = "port = 8080"
 		redisPort   = "port 8080"
+		// Sentinel's own line: the config is then Sentinel's.
+		sentinelMonitor = "sentinel monitor mymaster 127.0.0.1 6379 2"
 	)
 	return []daemonCase{
 		// Apache httpd: every Listen that fails stops it.
@@ -105,6 +107,12 @@ func serviceDaemonCases() []daemonCase {
 		{name: "redis/privileged-port-as-user", daemon: "redis", listens: []string{"10.0.0.5"}, global: []string{"port 80"},
 			user: "redis", addr: "10.0.0.5", port: 80, wantFinding: "LBD302",
 			wantStderr: "Could not create server TCP listening socket 10.0.0.5:80: bind: Permission denied"},
+		// Sentinel reads the same keywords, with 26379 as its default port.
+		{name: "redis/sentinel-absent-v4", daemon: "redis", listens: []string{"10.0.0.100"}, global: []string{sentinelMonitor},
+			addr: "10.0.0.100", port: 26379, wantFinding: "LBD101",
+			wantStderr: "Could not create server TCP listening socket 10.0.0.100:26379: bind: Cannot assign requested address"},
+		{name: "redis/sentinel-optional-absent", daemon: "redis", listens: []string{"10.0.0.5 -10.0.0.100"}, global: []string{sentinelMonitor},
+			addr: "10.0.0.100", port: 26379, wantBound: true, socket: "10.0.0.5:26379", wantFinding: "LBD101"},
 		{name: "redis/unprivileged-port-as-user", daemon: "redis", listens: []string{"10.0.0.5"}, global: []string{redisPort},
 			user: "redis", addr: "10.0.0.5", port: 8080, wantBound: true, socket: "10.0.0.5:8080"},
 	}
