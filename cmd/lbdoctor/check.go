@@ -464,12 +464,13 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 		return nil, errors.Join(errs...)
 	}
 	if found == 0 {
+		var more []string
 		for _, k := range moreServices() {
 			for _, p := range k.defaults {
-				tried = append(tried, root.Path(p))
+				more = append(more, root.Path(p))
 			}
 		}
-		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found (nor Apache, PostgreSQL or Redis); tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
+		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL or Redis config either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "), strings.Join(more, ", "))
 	}
 	return services, nil
 }
