@@ -378,7 +378,7 @@ func (p *parser) include(l line, optional bool) {
 			}
 		}
 		if len(files) == 0 && !optional {
-			p.errorf(l.pos, "No matches for the wildcard '%s' in '%s', failing", filepath.Base(pat), filepath.Dir(pat))
+			p.errorf(l.pos, "Include/IncludeOptional: No matches for the wildcard '%s' in '%s', failing", filepath.Base(pat), filepath.Dir(pat))
 			return
 		}
 	} else {
@@ -452,12 +452,12 @@ func (p *parser) listen(l line) {
 		host, portStr = raw[:i], raw[i+1:]
 	}
 	port, err := strconv.Atoi(portStr)
-	if err != nil || port < 0 || port > 65535 || strings.HasPrefix(portStr, "+") {
+	if err != nil || strings.HasPrefix(portStr, "+") || strings.HasPrefix(portStr, "-") {
 		p.errorf(l.pos, "Port must be specified")
 		return
 	}
-	if port == 0 {
-		p.errorf(l.pos, "Port must be specified")
+	if port < 1 || port > 65535 {
+		p.errorf(l.pos, "Invalid address or port")
 		return
 	}
 	if host == "*" {
