@@ -126,7 +126,7 @@ func splitLine(s string) (key, value string, ok bool, err string) {
 		i++
 	}
 	if i == 0 {
-		return "", "", false, strconv.Quote(s[:1])
+		return "", "", false, "token " + strconv.Quote(s[:1])
 	}
 	key, s = s[:i], strings.TrimLeft(s[i:], " \t\r")
 	if strings.HasPrefix(s, "=") {
@@ -165,7 +165,7 @@ func splitLine(s string) (key, value string, ok bool, err string) {
 rest:
 	s = strings.TrimLeft(s, " \t\r")
 	if s != "" && s[0] != '#' {
-		return key, "", false, strconv.Quote(strings.Fields(s)[0])
+		return key, "", false, "token " + strconv.Quote(strings.Fields(s)[0])
 	}
 	return key, value, true, ""
 }
