@@ -120,6 +120,9 @@ func (p *parser) include(pos parsers.Pos, name string) {
 		if pe, ok := err.(*os.PathError); ok {
 			msg = pe.Err.Error()
 		}
+		if msg != "" {
+			msg = strings.ToUpper(msg[:1]) + msg[1:]
+		}
 		p.errorf(pos, "Fatal error, can't open config file '%s': %s", name, msg)
 		return
 	}
