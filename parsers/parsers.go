@@ -119,6 +119,11 @@ type Listener struct {
 	// daemon to start ("listen_addresses"); empty when the listener stands
 	// alone.
 	Group string
+	// InOrder is true when the daemon binds its sockets one after the
+	// other in the order of its Config.Listeners (Apache httpd, PostgreSQL,
+	// Redis): of two of its own listeners that clash, only the later one
+	// fails.
+	InOrder bool
 }
 
 // Tolerates reports whether the daemon starts without l when its bind()

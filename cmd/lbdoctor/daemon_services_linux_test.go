@@ -71,6 +71,10 @@ func serviceDaemonCases() []daemonCase {
 		// [::] and the server starts on 0.0.0.0.
 		{name: "postgresql/wildcard-v6-taken", daemon: "postgresql", listens: []string{"*"}, global: []string{pgPort},
 			holder: "tcp6 [::]:8080", addr: "::", port: 8080, wantBound: true, socket: "0.0.0.0:8080", wantFinding: "LBD201"},
+		// The server binds in order: 0.0.0.0 after 10.0.0.5 fails, is
+		// logged, and the server runs on 10.0.0.5.
+		{name: "postgresql/specific-then-wildcard", daemon: "postgresql", listens: []string{"10.0.0.5,0.0.0.0"}, global: []string{pgPort},
+			addr: "0.0.0.0", port: 8080, wantBound: true, socket: "10.0.0.5:8080", wantFinding: "LBD202"},
 		// A dual-stack holder takes both families: nothing binds.
 		{name: "postgresql/wildcard-dual-stack-taken", daemon: "postgresql", listens: []string{"*"}, global: []string{pgPort},
 			holder: "tcp [::]:8080", addr: "0.0.0.0", port: 8080, wantFinding: "LBD201",

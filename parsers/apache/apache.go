@@ -469,7 +469,7 @@ func (p *parser) listen(l line) {
 		return
 	}
 	p.seen[key] = l.pos
-	base := parsers.Listener{Service: "apache", Pos: l.pos, Context: "server", Raw: raw, Proto: parsers.TCP, Port: port}
+	base := parsers.Listener{Service: "apache", Pos: l.pos, Context: "server", Raw: raw, Proto: parsers.TCP, Port: port, InOrder: true}
 	if host == "" {
 		// APR asks for both families: [::] first, dual-stack, and
 		// 0.0.0.0, which httpd then skips (served() marks it).

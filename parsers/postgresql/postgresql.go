@@ -281,7 +281,7 @@ func (p *parser) listeners(main string) {
 			continue
 		}
 		base := parsers.Listener{Service: "postgresql", Pos: listen.pos, Context: "listen_addresses", Raw: item,
-			Proto: parsers.TCP, Port: port, Optional: []string{"*"}, Group: "listen_addresses"}
+			Proto: parsers.TCP, Port: port, InOrder: true, Optional: []string{"*"}, Group: "listen_addresses"}
 		add := func(a netip.Addr, host string) {
 			l := base
 			l.Addr, l.Host = a, host

@@ -226,7 +226,7 @@ func (p *parser) listeners() {
 		}
 		for _, raw := range bind.args {
 			word, opt := strings.CutPrefix(raw, "-")
-			base := parsers.Listener{Service: "redis", Pos: bind.pos, Context: tcp.context, Raw: raw, Proto: parsers.TCP, Port: tcp.port, Group: "bind"}
+			base := parsers.Listener{Service: "redis", Pos: bind.pos, Context: tcp.context, Raw: raw, Proto: parsers.TCP, Port: tcp.port, Group: "bind", InOrder: true}
 			if opt {
 				base.Optional = optional
 			}
