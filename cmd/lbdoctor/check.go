@@ -208,8 +208,11 @@ func evaluate(f checkFlags, stderr io.Writer) ([]*checks.Result, error) {
 		name, _ := os.Hostname()
 		return name
 	}
-	services, err := loadServices(f, root, hostname)
+	services, notes, err := loadServices(f, root, hostname)
 	loading.Wait()
+	for _, n := range notes {
+		fmt.Fprintln(stderr, "lbdoctor: "+n)
+	}
 	for _, err := range hostErrs {
 		if err != nil {
 			return nil, err
@@ -342,7 +345,7 @@ func socketDirs(services []checks.Service) []string {
 // Each config is read in its own goroutine: they share nothing, and on a
 // big load balancer nginx's files alone take longer than everything else,
 // so HAProxy, keepalived and the snapshot are read beside it.
-func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]checks.Service, error) {
+func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]checks.Service, []string, error) {
 	// A unit that cannot be read leaves the daemon as its package runs it.
 	nginxUnit, _ := systemd.ReadUnit(root, "nginx.service")
 	haproxyUnit, _ := systemd.ReadUnit(root, "haproxy.service")
@@ -427,6 +430,11 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 			for _, p := range detectPaths(root, k.defaults) {
 				jobs = append(jobs, func() loaded {
 					cfg, err := k.parse(p, root)
+					if errors.Is(err, fs.ErrPermission) {
+						// Found but not readable (Redis's configs are 0640):
+						// said on stderr, not a failure of the run.
+						return loaded{skip: true, note: fmt.Sprintf("%s: permission denied: %s not checked (run as root to read it)", root.Path(p), k.name)}
+					}
 					return loaded{svc: checks.Service{Name: k.name, Path: p, Config: cfg, Unit: readUnit(root, k.unit(p))}, found: true, tried: []string{root.Path(p)}, err: err}
 				})
 			}
@@ -441,10 +449,16 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	wg.Wait()
 
 	var services []checks.Service
-	var tried []string
+	var tried, notes []string
 	var errs []error
 	found := 0
 	for _, r := range results {
+		if r.note != "" {
+			notes = append(notes, r.note)
+		}
+		if r.skip {
+			continue
+		}
 		if r.err != nil {
 			errs = append(errs, r.err)
 			continue
@@ -459,9 +473,9 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 		// A flag naming a missing file is a usage error of its own; the
 		// first one, in flag order, is the one to fix first.
 		if f.namedServices() > 0 {
-			return nil, errs[0]
+			return nil, notes, errs[0]
 		}
-		return nil, errors.Join(errs...)
+		return nil, notes, errors.Join(errs...)
 	}
 	if found == 0 {
 		var more []string
@@ -470,9 +484,9 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 				more = append(more, root.Path(p))
 			}
 		}
-		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL or Redis config either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "), strings.Join(more, ", "))
+		return nil, notes, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL or Redis config either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "), strings.Join(more, ", "))
 	}
-	return services, nil
+	return services, notes, nil
 }
 
 // loaded is one config read by loadServices.
@@ -481,6 +495,9 @@ type loaded struct {
 	found bool
 	tried []string
 	err   error
+	// skip leaves the config out, and note says why (on stderr).
+	skip bool
+	note string
 }
 
 // nonRoot reports whether the unit runs the daemon's master as a user other
