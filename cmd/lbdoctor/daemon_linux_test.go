@@ -1303,10 +1303,13 @@ type pgTemplate struct {
 	err  error
 }
 
+// cleanup removes the template, and forgets it: a later test of the run
+// makes its own.
 func (d *pgTemplate) cleanup() {
 	if d.dir != "" {
 		os.RemoveAll(d.dir)
 	}
+	*d = pgTemplate{}
 }
 
 // daemonPostgresData puts a fresh data directory, owned by postgres, at
