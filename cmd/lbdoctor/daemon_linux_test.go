@@ -437,6 +437,10 @@ func (tc daemonCase) inDir(dir string) daemonCase {
 	for i, l := range tc.listens {
 		tc.listens[i] = r.Replace(l)
 	}
+	tc.global = slices.Clone(tc.global)
+	for i, l := range tc.global {
+		tc.global[i] = r.Replace(l)
+	}
 	tc.addr, tc.socket, tc.wantStderr = r.Replace(tc.addr), r.Replace(tc.socket), r.Replace(tc.wantStderr)
 	return tc
 }

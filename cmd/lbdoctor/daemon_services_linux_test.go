@@ -80,6 +80,15 @@ func serviceDaemonCases() []daemonCase {
 			holder: "tcp [::]:8080", addr: "0.0.0.0", port: 8080, wantFinding: "LBD201",
 			wantStderr: `could not bind IPv4 address "0.0.0.0": Address already in use`},
 
+		// A unix socket directory that is missing: the lock file fails
+		// first, and that is fatal.
+		{name: "postgresql/unix-dir-missing", daemon: "postgresql", listens: []string{""},
+			global: []string{pgPort, "unix_socket_directories = 'PREFIX/missing'"},
+			addr: "PREFIX/missing/.s.PGSQL.8080", wantFinding: "LBD301",
+			wantStderr: `could not create lock file "PREFIX/missing/.s.PGSQL.8080.lock": No such file or directory`},
+		{name: "postgresql/unix", daemon: "postgresql", listens: []string{""}, global: []string{pgPort},
+			addr: "PREFIX/.s.PGSQL.8080", wantBound: true, socket: "PREFIX/.s.PGSQL.8080"},
+
 		// Redis: every address must bind, except a "-" one that is not
 		// available.
 		{name: "redis/absent-v4", daemon: "redis", listens: []string{"10.0.0.100"}, global: []string{redisPort},
@@ -107,6 +116,11 @@ func serviceDaemonCases() []daemonCase {
 		{name: "redis/default-bind-dual-stack-taken", daemon: "redis", listens: []string{"* -::*"}, global: []string{redisPort},
 			holder: "tcp [::]:8080", addr: "0.0.0.0", port: 8080, wantFinding: "LBD201",
 			wantStderr: "Could not create server TCP listening socket *:8080: bind: Address already in use"},
+		{name: "redis/unix-dir-missing", daemon: "redis", global: []string{"port 0", "unixsocket PREFIX/missing/r.sock"},
+			addr: "PREFIX/missing/r.sock", wantFinding: "LBD301",
+			wantStderr: "Failed opening Unix socket: bind: No such file or directory"},
+		{name: "redis/unix", daemon: "redis", global: []string{"port 0", "unixsocket PREFIX/r.sock"},
+			addr: "PREFIX/r.sock", wantBound: true, socket: "PREFIX/r.sock"},
 		// redis-server.service runs as redis: port 80 needs the capability.
 		{name: "redis/privileged-port-as-user", daemon: "redis", listens: []string{"10.0.0.5"}, global: []string{"port 80"},
 			user: "redis", addr: "10.0.0.5", port: 80, wantFinding: "LBD302",
