@@ -400,7 +400,7 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 		}
 		for _, k := range moreServices() {
 			for _, p := range *f.more[k.name] {
-				unit := readUnit(root, k.unit(p))
+				unit := k.unitFor(root, p)
 				jobs = append(jobs, named(k.name, "--"+k.name, []string{p}, unit, func(paths []string) (*parsers.Config, error) { return k.parse(paths[0], root) }))
 			}
 		}
@@ -435,7 +435,7 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 						// said on stderr, not a failure of the run.
 						return loaded{skip: true, note: fmt.Sprintf("%s: permission denied: %s not checked (run as root to read it)", root.Path(p), k.name)}
 					}
-					return loaded{svc: checks.Service{Name: k.name, Path: p, Config: cfg, Unit: readUnit(root, k.unit(p))}, found: true, tried: []string{root.Path(p)}, err: err}
+					return loaded{svc: checks.Service{Name: k.name, Path: p, Config: cfg, Unit: k.unitFor(root, p)}, found: true, tried: []string{root.Path(p)}, err: err}
 				})
 			}
 		}

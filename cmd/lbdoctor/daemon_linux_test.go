@@ -1004,6 +1004,12 @@ func writeDaemonConfigs(t *testing.T, templates *template.Template, tc daemonCas
 			unitName, exe = "redis-server.service", "/usr/bin/redis-server /etc/redis/redis.conf"
 		}
 		unit := fmt.Sprintf("[Unit]\nDescription=%s as TestDaemonsAgree runs it\n\n[Service]\nType=forking\nUser=%s\nExecStart=%s\n", tc.daemon, tc.user, exe)
+		if tc.daemon == "postgresql" {
+			// Debian's template: no User=, pg_ctlcluster starts the server
+			// as the cluster's owner.
+			unitName = "postgresql@.service"
+			unit = "[Unit]\nDescription=PostgreSQL Cluster %i\n\n[Service]\nType=forking\nExecStart=-/usr/bin/pg_ctlcluster --skip-systemctl-redirect %i start\n"
+		}
 		daemonWriteFile(t, filepath.Join(root, "etc/systemd/system", unitName), unit)
 	}
 	for _, d := range []string{tc.daemon, tc.then} {

@@ -84,10 +84,18 @@ func serviceDaemonCases() []daemonCase {
 		// first, and that is fatal.
 		{name: "postgresql/unix-dir-missing", daemon: "postgresql", listens: []string{""},
 			global: []string{pgPort, "unix_socket_directories = 'PREFIX/missing'"},
-			addr: "PREFIX/missing/.s.PGSQL.8080", wantFinding: "LBD301",
+			addr:   "PREFIX/missing/.s.PGSQL.8080", wantFinding: "LBD301",
 			wantStderr: `could not create lock file "PREFIX/missing/.s.PGSQL.8080.lock": No such file or directory`},
 		{name: "postgresql/unix", daemon: "postgresql", listens: []string{""}, global: []string{pgPort},
 			addr: "PREFIX/.s.PGSQL.8080", wantBound: true, socket: "PREFIX/.s.PGSQL.8080"},
+
+		// Debian's unit starts the server through pg_ctlcluster, as
+		// postgres without capabilities: port 80 fails with EACCES.
+		{name: "postgresql/privileged-port-as-owner", daemon: "postgresql", listens: []string{"10.0.0.5"},
+			global: []string{"port = 80"}, user: "postgres", addr: "10.0.0.5", port: 80, wantFinding: "LBD302",
+			wantStderr: `could not bind IPv4 address "10.0.0.5": Permission denied`},
+		{name: "postgresql/unprivileged-port-as-owner", daemon: "postgresql", listens: []string{"10.0.0.5"},
+			global: []string{pgPort}, user: "postgres", addr: "10.0.0.5", port: 8080, wantBound: true, socket: "10.0.0.5:8080"},
 
 		// Redis: every address must bind, except a "-" one that is not
 		// available.

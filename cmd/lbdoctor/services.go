@@ -25,7 +25,10 @@ type serviceKind struct {
 	// Sentinel). A kind with none found is not listed at all.
 	defaults []string
 	// unit is the systemd unit that runs the daemon reading path, or "".
-	unit  func(path string) string
+	unit func(path string) string
+	// runAs, when set, is the user the daemon runs as when its unit names
+	// none, because the unit's program drops to it (pg_ctlcluster).
+	runAs string
 	parse func(path string, root parsers.Root) (*parsers.Config, error)
 }
 
@@ -48,15 +51,20 @@ func moreServices() []serviceKind {
 			name:     "postgresql",
 			help:     "a PostgreSQL postgresql.conf, or a data directory holding one, `PATH` (repeatable; default: autodetect /etc/postgresql/*/*/postgresql.conf, /var/lib/pgsql/data, /var/lib/pgsql/*/data)",
 			defaults: []string{"/etc/postgresql/*/*/postgresql.conf", "/var/lib/pgsql/data/postgresql.conf", "/var/lib/pgsql/*/data/postgresql.conf"},
-			// Debian's postgresql@.service runs pg_ctlcluster as root, which
-			// starts the server as the cluster's owner: the unit does not
-			// say the server's user. RHEL's unit does.
+			// Debian's postgresql@VERSION-CLUSTER.service runs pg_ctlcluster
+			// as root, which starts the server as the cluster's owner,
+			// postgres, without capabilities. RHEL's unit says User=postgres.
 			unit: func(p string) string {
 				if strings.HasPrefix(p, "/var/lib/pgsql/") {
 					return "postgresql.service"
 				}
+				parts := strings.Split(p, "/")
+				if len(parts) == 6 && parts[1] == "etc" && parts[2] == "postgresql" {
+					return "postgresql@" + parts[3] + "-" + parts[4] + ".service"
+				}
 				return ""
 			},
+			runAs: "postgres",
 			parse: func(p string, root parsers.Root) (*parsers.Config, error) {
 				if st, err := root.Stat(p); err == nil && st.IsDir() {
 					p = filepath.Join(p, "postgresql.conf")
@@ -109,15 +117,20 @@ func (f *checkFlags) namedServices() int {
 	return n
 }
 
-// readUnit reads a service's unit, nil when it has none or it cannot be
-// read (the daemon then runs as its package runs it).
-func readUnit(root parsers.Root, name string) *systemd.Unit {
+// unitFor reads the unit that runs the daemon reading path, nil when it
+// has none or it cannot be read (the daemon then runs as its package runs
+// it).
+func (k serviceKind) unitFor(root parsers.Root, path string) *systemd.Unit {
+	name := k.unit(path)
 	if name == "" {
 		return nil
 	}
 	u, err := systemd.ReadUnit(root, name)
-	if err != nil {
+	if err != nil || u == nil {
 		return nil
+	}
+	if u.User == "" && !u.DynamicUser && k.runAs != "" {
+		u.User = k.runAs
 	}
 	return u
 }
