@@ -56,6 +56,10 @@ var StaticModules = []string{"core.c", "mod_so.c", "mod_watchdog.c", "http_core.
 // maxDepth is how deep includes nest before httpd gives up.
 const maxDepth = 128
 
+// maxReads bounds the files one parse reads, so that includes that fan out
+// cannot take lbdoctor down.
+const maxReads = 10000
+
 type parser struct {
 	opts       Options
 	cfg        *parsers.Config
@@ -64,7 +68,11 @@ type parser struct {
 	modules    map[string]bool
 	seen       map[string]parsers.Pos // "host|port" of every Listen, for duplicates
 	depth      int
-	hosts      func(string) []netip.Addr
+	// reads counts the files read; stop ends the parse at an include
+	// loop, where httpd stops too.
+	reads int
+	stop  bool
+	hosts func(string) []netip.Addr
 }
 
 // Parse reads the main config at path (as httpd -f names it).
@@ -110,8 +118,11 @@ type line struct {
 	args []string
 }
 
+// errorf records a config error and ends the parse: httpd stops at the
+// first one (apache2 -t prints only it).
 func (p *parser) errorf(pos parsers.Pos, format string, a ...any) {
 	p.cfg.Errors = append(p.cfg.Errors, parsers.Error{Pos: pos, Msg: fmt.Sprintf(format, a...)})
+	p.stop = true
 }
 
 // lines splits a file into directives: "\" at the end of a line continues
@@ -226,7 +237,7 @@ func (p *parser) file(name string, data []byte) {
 // block runs the directives of a file or section; section is the
 // enclosing section's name ("" at the top, "virtualhost" in one).
 func (p *parser) block(ls []line, section string) {
-	for i := 0; i < len(ls); i++ {
+	for i := 0; i < len(ls) && !p.stop; i++ {
 		l := ls[i]
 		for k, a := range l.args {
 			l.args[k] = p.expand(a)
@@ -362,7 +373,8 @@ func (p *parser) include(l line, optional bool) {
 		pat = filepath.Join(p.serverRoot, pat)
 	}
 	if p.depth >= maxDepth {
-		p.errorf(l.pos, "Exceeded the maximum include directory nesting level of %d. You have probably a recursion somewhere.", maxDepth)
+		p.errorf(l.pos, "Exceeded maximum include depth of %d, There appears to be a recursion.", maxDepth)
+		p.stop = true
 		return
 	}
 	var files []string
@@ -408,6 +420,15 @@ func (p *parser) include(l line, optional bool) {
 	p.depth++
 	defer func() { p.depth-- }()
 	for _, f := range files {
+		if p.stop {
+			return
+		}
+		if p.reads >= maxReads {
+			p.errorf(l.pos, "lbdoctor stops reading after %d included files", maxReads)
+			p.stop = true
+			return
+		}
+		p.reads++
 		data, err := p.opts.Root.ReadFile(f)
 		if err != nil {
 			if !optional {

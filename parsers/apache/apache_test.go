@@ -2,6 +2,8 @@ package apache
 
 import (
 	"flag"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -34,4 +36,42 @@ func FuzzParse(f *testing.F) {
 	parsertest.Fuzz(f, seeds, "/etc/apache2/apache2.conf", map[string]string{
 		"/etc/apache2/inc.conf": "Listen 10.0.0.1:80\n<IfDefine X>\nListen [::1]:81\n</IfDefine>\n",
 	}, parse)
+}
+
+// TestErrors pins the first error of small configs to what apache2 -t 2.4
+// prints for them (httpd stops at the first one).
+func TestErrors(t *testing.T) {
+	for _, tt := range []struct{ conf, want string }{
+		{"Listen 80\nListen 80\n", "2: Cannot define multiple Listeners on the same IP:port"},
+		{"Listen 80\nListen *:80\n", "2: Cannot define multiple Listeners on the same IP:port"},
+		{"Listen 10.0.0.5:8x\n", "1: Port must be specified"},
+		{"Listen 0\n", "1: Invalid address or port"},
+		{"Listen 70000\n", "1: Invalid address or port"},
+		{"Listen\n", "1: Listen requires 1 or 2 arguments."},
+		{"Listen 1 2 3\n", "1: Listen requires 1 or 2 arguments."},
+		{"<VirtualHost *:80>\nListen 81\n</VirtualHost>\n", "2: Listen cannot occur within <VirtualHost> section"},
+		{"Include missing.conf\n", "1: Could not open configuration file /etc/apache2/missing.conf: No such file or directory"},
+		{"Include empty/*.conf\n", "1: Include/IncludeOptional: No matches for the wildcard '*.conf' in '/etc/apache2/empty', failing"},
+		{"Include apache2.conf\nInclude apache2.conf\n", "1: Exceeded maximum include depth of 128, There appears to be a recursion."},
+		{"Listen 1\nListen 1\nListen x\n", "2: Cannot define multiple Listeners on the same IP:port"},
+	} {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "etc/apache2/empty"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "etc/apache2/apache2.conf"), []byte(tt.conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := parse(parsers.Root(dir), "/etc/apache2/apache2.conf")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range cfg.Errors {
+			got = append(got, fmt.Sprintf("%d: %s", e.Pos.Line, e.Msg))
+		}
+		if len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%q: errors %q, want only %q", tt.conf, got, tt.want)
+		}
+	}
 }

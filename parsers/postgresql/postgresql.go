@@ -57,7 +57,15 @@ type parser struct {
 	cfg      *parsers.Config
 	settings map[string]setting
 	depth    int
+	// reads counts the files read; stop ends the parse at an include
+	// loop, which the server refuses as a whole.
+	reads int
+	stop  bool
 }
+
+// maxReads bounds the files one parse reads, so that includes that fan out
+// cannot take lbdoctor down.
+const maxReads = 10000
 
 // maxDepth is PostgreSQL's CONF_FILE_MAX_DEPTH.
 const maxDepth = 10
@@ -95,6 +103,9 @@ func (p *parser) errorf(pos parsers.Pos, format string, a ...any) {
 func (p *parser) file(name string, data []byte) {
 	p.cfg.Files = append(p.cfg.Files, name)
 	for n, text := range strings.Split(string(data), "\n") {
+		if p.stop {
+			return
+		}
 		pos := parsers.Pos{File: name, Line: n + 1}
 		key, value, ok, err := splitLine(text)
 		if err != "" {
@@ -184,10 +195,18 @@ func (p *parser) include(pos parsers.Pos, kind, name string) {
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(filepath.Dir(pos.File), name)
 	}
-	if p.depth >= maxDepth {
-		p.errorf(pos, "could not open configuration file %q: maximum nesting depth exceeded", name)
+	if name == pos.File {
+		// ParseConfigFile's own check, before the depth one.
+		p.errorf(pos, "configuration file recursion in %q", name)
+		p.stop = true
 		return
 	}
+	if p.depth >= maxDepth || p.reads >= maxReads {
+		p.errorf(pos, "could not open configuration file %q: maximum nesting depth exceeded", name)
+		p.stop = true
+		return
+	}
+	p.reads++
 	p.depth++
 	defer func() { p.depth-- }()
 	if kind == "include_dir" {

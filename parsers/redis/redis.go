@@ -53,7 +53,15 @@ type parser struct {
 	settings map[string]value
 	sentinel bool
 	depth    int
+	// reads counts the files read; stop ends the parse at an include
+	// loop, which the daemon never gets out of either.
+	reads int
+	stop  bool
 }
+
+// maxReads bounds the files one parse reads, so that includes that fan out
+// cannot take lbdoctor down.
+const maxReads = 10000
 
 // Parse reads the config at path.
 func Parse(path string, opts Options) (*parsers.Config, error) {
@@ -75,6 +83,9 @@ func (p *parser) errorf(pos parsers.Pos, format string, a ...any) {
 func (p *parser) file(name string, data []byte) {
 	p.cfg.Files = append(p.cfg.Files, name)
 	for n, text := range strings.Split(string(data), "\n") {
+		if p.stop {
+			return
+		}
 		pos := parsers.Pos{File: name, Line: n + 1}
 		text = strings.TrimSpace(text)
 		if text == "" || text[0] == '#' {
@@ -110,10 +121,12 @@ func (p *parser) include(pos parsers.Pos, name string) {
 	if !filepath.IsAbs(name) {
 		name = filepath.Join("/", name)
 	}
-	if p.depth >= 10 {
-		p.errorf(pos, "include nesting too deep at %s", name)
+	if p.depth >= 10 || p.reads >= maxReads {
+		p.errorf(pos, "include nesting too deep at %s (an include loop: lbdoctor stops reading here)", name)
+		p.stop = true
 		return
 	}
+	p.reads++
 	data, err := p.opts.Root.ReadFile(name)
 	if err != nil {
 		msg := err.Error()
@@ -226,6 +239,14 @@ func (p *parser) listeners() {
 		}
 		for _, raw := range bind.args {
 			word, opt := strings.CutPrefix(raw, "-")
+			if word == "" {
+				// getaddrinfo("") fails and Redis stops, as redis-server 7.0 does
+				// for "bind -" ("Could not create
+				// server TCP listening socket :6379: Name or service not
+				// known").
+				p.errorf(bind.pos, "Could not create server TCP listening socket :%d: Name or service not known", tcp.port)
+				continue
+			}
 			base := parsers.Listener{Service: "redis", Pos: bind.pos, Context: tcp.context, Raw: raw, Proto: parsers.TCP, Port: tcp.port, Group: "bind", InOrder: true}
 			if opt {
 				base.Optional = optional
