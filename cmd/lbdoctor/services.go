@@ -102,9 +102,10 @@ func moreServices() []serviceKind {
 func isSentinel(p string) bool { return strings.Contains(filepath.Base(p), "sentinel") }
 
 // parseApache reads an httpd config with the environment its start script
-// gives it: Debian's apache2ctl sources envvars next to apache2.conf.
+// gives it: Debian's apache2ctl sources envvars next to apache2.conf;
+// RHEL's httpd.service reads OPTIONS from /etc/sysconfig/httpd.
 func parseApache(p string, root parsers.Root) (*parsers.Config, error) {
-	env, defines := apache.Envvars(root, filepath.Join(filepath.Dir(p), "envvars"))
+	env, defines := apache.StartEnv(root, p)
 	return apache.Parse(p, apache.Options{Root: root, Env: env, Defines: defines})
 }
 

@@ -509,6 +509,13 @@ func (p *parser) listen(l line) {
 		p.cfg.Listeners = append(p.cfg.Listeners, base)
 		return
 	}
+	if strings.Contains(host, "${") {
+		// An undefined variable stays as written (AH00111) and cannot
+		// resolve: "(EAI 2)Name or service not known: AH00077:
+		// alloc_listener: failed to set up sockaddr for ${VIP}".
+		p.errorf(l.pos, "Listen setup failed (AH00077: alloc_listener: failed to set up sockaddr for %s; AH00111: a config variable is not defined)", host)
+		return
+	}
 	addrs := p.hosts(host)
 	if len(addrs) == 0 {
 		base.Host = host

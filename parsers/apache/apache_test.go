@@ -17,10 +17,10 @@ const testdata = "../../testdata/parsers/apache"
 
 var mains = []string{"/etc/apache2/apache2.conf", "/etc/httpd/conf/httpd.conf"}
 
-// parse reads a case as lbdoctor check does: Debian's envvars beside the
-// main config, when there is one.
+// parse reads a case as lbdoctor check does: with Debian's envvars beside
+// the main config, or RHEL's /etc/sysconfig/httpd.
 func parse(root parsers.Root, main string) (*parsers.Config, error) {
-	env, defines := Envvars(root, filepath.Join(filepath.Dir(main), "envvars"))
+	env, defines := StartEnv(root, main)
 	return Parse(main, Options{Root: root, Env: env, Defines: defines})
 }
 
@@ -54,6 +54,8 @@ func TestErrors(t *testing.T) {
 		{"Include empty/*.conf\n", "1: Include/IncludeOptional: No matches for the wildcard '*.conf' in '/etc/apache2/empty', failing"},
 		{"Include apache2.conf\nInclude apache2.conf\n", "1: Exceeded maximum include depth of 128, There appears to be a recursion."},
 		{"Listen 1\nListen 1\nListen x\n", "2: Cannot define multiple Listeners on the same IP:port"},
+		{"Define V 10.0.0.1\nUnDefine V\nListen ${V}:80\n", "3: Listen setup failed (AH00077: alloc_listener: failed to set up sockaddr for ${V}; AH00111: a config variable is not defined)"},
+		{"Listen ${NOPE_VIP}:9000\n", "1: Listen setup failed (AH00077: alloc_listener: failed to set up sockaddr for ${NOPE_VIP}; AH00111: a config variable is not defined)"},
 	} {
 		dir := t.TempDir()
 		if err := os.MkdirAll(filepath.Join(dir, "etc/apache2/empty"), 0o755); err != nil {

@@ -1,6 +1,7 @@
 package apache
 
 import (
+	"path/filepath"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -44,7 +45,15 @@ func Envvars(root parsers.Root, path string) (env map[string]string, defines []s
 		}
 		env[name] = shellValue(value, env)
 	}
-	args := strings.Fields(env["APACHE_ARGUMENTS"])
+	return env, Defines(env["APACHE_ARGUMENTS"])
+}
+
+// Defines are the -D names of httpd's command-line arguments ("-D SSL
+// -DSTAGING"), as Debian's APACHE_ARGUMENTS and RHEL's OPTIONS in
+// /etc/sysconfig/httpd give them.
+func Defines(arguments string) []string {
+	var defines []string
+	args := strings.Fields(arguments)
 	for i := 0; i < len(args); i++ {
 		switch {
 		case args[i] == "-D" && i+1 < len(args):
@@ -54,7 +63,7 @@ func Envvars(root parsers.Root, path string) (env map[string]string, defines []s
 			defines = append(defines, args[i][2:])
 		}
 	}
-	return env, defines
+	return defines
 }
 
 // shellValue is a shell word's value: quotes removed, $NAME and ${NAME}
@@ -94,4 +103,17 @@ func shellValue(s string, env map[string]string) string {
 		}
 	}
 	return b.String()
+}
+
+// StartEnv is the environment and the -D names httpd reading the main
+// config at path gets from its start script: Debian's apache2ctl sources
+// envvars next to apache2.conf (APACHE_ARGUMENTS), and RHEL's httpd.service
+// reads OPTIONS from /etc/sysconfig/httpd.
+func StartEnv(root parsers.Root, path string) (env map[string]string, defines []string) {
+	env, defines = Envvars(root, filepath.Join(filepath.Dir(path), "envvars"))
+	if strings.HasPrefix(path, "/etc/httpd/") {
+		sysconfig, _ := Envvars(root, "/etc/sysconfig/httpd")
+		defines = append(defines, Defines(sysconfig["OPTIONS"])...)
+	}
+	return env, defines
 }
