@@ -46,6 +46,36 @@ func DaemonError(l *parsers.Listener, errno string) (short, full string) {
 			short = fmt.Sprintf("cannot bind UNIX socket (%s) [%s]", e.text, sock)
 		}
 		return short, fmt.Sprintf("[ALERT] : Binding [%s] for %s %s: %s", l.Pos, kind, name, short)
+	case "apache":
+		// httpd prints APR's "(errno)text" before its message, on stderr,
+		// then "no listening sockets available, shutting down".
+		short = fmt.Sprintf("(%d)%s: AH00072: make_sock: could not bind to address %s", e.num, e.text, l.Socket())
+		return short, short
+	case "postgresql":
+		// PostgreSQL logs each failure and goes on with the next address
+		// (StreamServerPort); it exits only when none bound. A unix socket
+		// directory it cannot write fails at the socket's lock file first.
+		family := "IPv4"
+		switch {
+		case l.Proto == parsers.Unix && (errno == "ENOENT" || errno == "EACCES"):
+			short = fmt.Sprintf("could not create lock file %q: %s", l.Path+".lock", e.text)
+			return short, "FATAL:  " + short
+		case l.Proto == parsers.Unix:
+			family = "Unix"
+		case l.Addr.Is6() && !l.Addr.Is4In6():
+			family = "IPv6"
+		}
+		short = fmt.Sprintf("could not bind %s address %q: %s", family, l.Address(), e.text)
+		return short, "LOG:  " + short
+	case "redis":
+		// Redis prints the bind address as written (without its "-"
+		// prefix, IPv6 without brackets) and anet's "bind: " prefix.
+		if l.Proto == parsers.Unix {
+			short = "Failed opening Unix socket: bind: " + e.text
+			return short, "# " + short
+		}
+		short = fmt.Sprintf("Could not create server TCP listening socket %s:%d: bind: %s", strings.TrimPrefix(l.Raw, "-"), l.Port, e.text)
+		return short, "# Warning: " + short
 	}
 	short = fmt.Sprintf("bind() to %s failed (%d: %s)", l.Socket(), e.num, e.text)
 	return short, l.Service + ": " + short

@@ -12,11 +12,14 @@ import (
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/apache"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
+	"github.com/lbdoctor/lbdoctor/parsers/postgresql"
+	"github.com/lbdoctor/lbdoctor/parsers/redis"
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
 )
@@ -167,6 +170,23 @@ func runCase(t *testing.T, file string) {
 			t.Fatal(err)
 		}
 		in.Services = append(in.Services, checks.Service{Name: "keepalived", Path: p, Config: cfg})
+	}
+	// The other services behind a VIP, each by its main config's name.
+	for _, o := range []struct {
+		name, file, unit string
+		parse            func(string) (*parsers.Config, error)
+	}{
+		{"apache", "apache2.conf", "apache2", func(p string) (*parsers.Config, error) { return apache.Parse(p, apache.Options{}) }},
+		{"postgresql", "postgresql.conf", "postgresql", func(p string) (*parsers.Config, error) { return postgresql.Parse(p, postgresql.Options{}) }},
+		{"redis", "redis.conf", "redis-server", func(p string) (*parsers.Config, error) { return redis.Parse(p, redis.Options{}) }},
+	} {
+		if p := filepath.Join(dir, o.file); exists(p) {
+			cfg, err := o.parse(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Services = append(in.Services, checks.Service{Name: o.name, Path: p, Config: cfg, Unit: unit(o.unit)})
+		}
 	}
 	for _, s := range in.Services {
 		in.Ignores = append(in.Ignores, directive.ScanFiles("", s.Config.Files)...)

@@ -16,6 +16,14 @@ service does not start:
 
     nginx: [emerg] bind() to 10.0.0.100:80 failed (99: Cannot assign requested address)
     [ALERT] : Binding [haproxy.cfg:8] for frontend web: cannot bind socket (Cannot assign requested address) for [10.0.0.100:80]
+    (99)Cannot assign requested address: AH00072: make_sock: could not bind to address 10.0.0.100:80
+    LOG:  could not bind IPv4 address "10.0.0.100": Cannot assign requested address
+    # Warning: Could not create server TCP listening socket 10.0.0.100:6379: bind: Cannot assign requested address
+
+PostgreSQL starts anyway when another of its listen_addresses binds, and
+Redis when the address is written with a "-" prefix ("bind 10.0.0.5
+-10.0.0.100") and another binds: for them the finding is a warning, the
+service runs without that address.
 
 The kernel lets a socket bind an IPv4 address by the type of its route in
 table local (the longest prefix that covers it): local (an address on any

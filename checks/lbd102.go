@@ -35,9 +35,13 @@ Example:
 			e := errnos["EAFNOSUPPORT"]
 			short := fmt.Sprintf("socket() %s failed (%d: %s)", l.Socket(), e.num, e.text)
 			full := "nginx: [emerg] " + short
-			if l.Service == "haproxy" {
+			switch l.Service {
+			case "nginx":
+			case "haproxy":
 				short = fmt.Sprintf("cannot create listening socket (%s) for [%s:%d]", e.text, l.Address(), l.Port)
 				full = fmt.Sprintf("[ALERT] : Binding [%s] for %s: %s", l.Pos, l.Context, short)
+			default:
+				short, full = DaemonError(l, "EAFNOSUPPORT")
 			}
 			p.Report(Finding{
 				Listener:    l,

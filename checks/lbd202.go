@@ -43,6 +43,19 @@ and haproxy.cfg:
 		// The first listener in order that clashes with a, found through
 		// the index of listeners by port and address (cache.go).
 		ls, index := p.listenerClashes()
+		// Which service (config) each listener belongs to, for daemons
+		// that bind their own sockets in order.
+		owner := make([]int, len(ls))
+		k := 0
+		for si, s := range p.Services {
+			if s.Config == nil {
+				continue
+			}
+			for range s.Config.Listeners {
+				owner[k] = si
+				k++
+			}
+		}
 		for i, a := range ls {
 			if !opensIPSocket(a) {
 				continue
@@ -56,6 +69,9 @@ and haproxy.cfg:
 				case i == j || exclusive(a, b) || (a.ReusePort && b.ReusePort) || !sa.clashes(index.socks[j]):
 					return next
 				case bindsFirst(a, b):
+					return next
+				case a.InOrder && b.InOrder && owner[i] == owner[j] && i < j:
+					// The same daemon binds a first: only b fails.
 					return next
 				}
 				return found

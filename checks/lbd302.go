@@ -54,7 +54,7 @@ or let every user bind from the port on (net.ipv4.ip_unprivileged_port_start=80)
 				}
 				short, full := DaemonError(l, "EACCES")
 				dir := "/etc/systemd/system/" + s.Unit.Name + ".d"
-				p.Report(Finding{
+				f := Finding{
 					Listener:    l,
 					Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
 					DaemonError: full,
@@ -67,7 +67,17 @@ or let every user bind from the port on (net.ipv4.ip_unprivileged_port_start=80)
 					},
 					Persist: dropIn(dir+"/lbdoctor-bind.conf", "[Service]", "AmbientCapabilities=CAP_NET_BIND_SERVICE"),
 					Errno:   "EACCES",
-				})
+				}
+				if _, set := s.Unit.Pos["User"]; !set && !s.Unit.DynamicUser {
+					// No User= line: the unit's program drops to the user
+					// itself (Debian's pg_ctlcluster), and setuid() clears
+					// every capability a drop-in could grant.
+					f.Why = fmt.Sprintf("%s starts %s as %s (its program drops to that user, which clears capabilities), and port %d is below %s=%d",
+						s.Unit.Name, l.Service, user, l.Port, host.UnprivilegedPortMin, start)
+					f.Fix = []string{fmt.Sprintf("move %s to port %d or above", l.Pos, start), fmt.Sprintf("sysctl -w %s=%d", host.UnprivilegedPortMin, l.Port)}
+					f.Persist = nil
+				}
+				p.Report(f)
 			}
 		}
 		return nil

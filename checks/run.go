@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -100,6 +101,7 @@ func Run(in *Input, cs []*Check) (*Result, error) {
 		}
 		findings = append(findings, perCheck[i]...)
 	}
+	tolerate(in, findings)
 	for i := range findings {
 		if sev, ok := in.Severity[findings[i].ID]; ok {
 			findings[i].Severity = sev
@@ -185,4 +187,59 @@ func serviceResult(s Service, findings []Finding, byListener map[*parsers.Listen
 		return posLess(sr.Listeners[i].Pos, sr.Listeners[j].Pos)
 	})
 	return sr
+}
+
+// tolerate turns the bind failures a daemon survives into warnings: a
+// listener whose Optional errors include the finding's errno, in a group
+// where another listener binds (PostgreSQL's listen_addresses: it logs
+// "could not bind" and starts as long as one address binds; Redis's
+// "-"-prefixed bind addresses). When no listener of the group binds, the
+// daemon exits ("could not create any TCP/IP sockets", "Configured to not
+// listen anywhere"), and the findings stay errors.
+func tolerate(in *Input, findings []Finding) {
+	type group struct {
+		cfg  *parsers.Config
+		name string
+	}
+	failing := map[*parsers.Listener]bool{}
+	for _, f := range findings {
+		if f.Listener != nil && f.Errno != "" && f.Severity == Error {
+			failing[f.Listener] = true
+		}
+	}
+	if len(failing) == 0 {
+		return
+	}
+	binds := map[group]*parsers.Listener{}
+	groupOf := map[*parsers.Listener]group{}
+	for _, s := range in.Services {
+		if s.Config == nil {
+			continue
+		}
+		for i := range s.Config.Listeners {
+			l := &s.Config.Listeners[i]
+			if l.Group == "" {
+				continue
+			}
+			g := group{s.Config, l.Group}
+			groupOf[l] = g
+			if _, ok := binds[g]; !ok && !failing[l] && (l.Addr.IsValid() || l.Proto == parsers.Unix) && l.Uncheckable == "" {
+				binds[g] = l
+			}
+		}
+	}
+	for i := range findings {
+		f := &findings[i]
+		l := f.Listener
+		if l == nil || f.Errno == "" || f.Severity != Error || !l.Tolerates(f.Errno) {
+			continue
+		}
+		other, ok := binds[groupOf[l]]
+		if !ok || l.Group == "" {
+			continue
+		}
+		f.Severity = Warning
+		f.Message = strings.Replace(f.Message, " would fail: ", " would start without this socket: ", 1)
+		f.Why = fmt.Sprintf("%s; %s logs the failure and starts anyway, because %s (%s) binds", f.Why, l.Service, other.Socket(), other.Pos)
+	}
 }

@@ -57,7 +57,7 @@ const (
 // Listener is one socket a service would open (or, with Via, serve from
 // another socket). A port range in a config yields one Listener per port.
 type Listener struct {
-	Service string // "nginx" or "haproxy"
+	Service string // "nginx", "haproxy", "apache", "postgresql", "redis"
 	Pos     Pos
 	Context string // where it sits: "http", "stream", "mail", "frontend web", "listen stats"
 	Raw     string // the address as written, e.g. "10.0.0.100:80" or "unix:/run/x.sock"
@@ -108,6 +108,33 @@ type Listener struct {
 	// in the address, in order of appearance: "bind ${VIP}:80" with VIP
 	// unset listens on every IPv4 address.
 	EmptyVars []string
+	// Optional lists the bind() errors (errno names, or "*" for any) the
+	// daemon survives on this socket: it logs the failure and starts
+	// without it, as long as another socket of the same Group binds.
+	// PostgreSQL survives any failure of one of its listen_addresses, Redis
+	// an unavailable address written with a "-" prefix. Empty: every bind()
+	// failure stops the daemon.
+	Optional []string
+	// Group names the sockets of which at least one must bind for the
+	// daemon to start ("listen_addresses"); empty when the listener stands
+	// alone.
+	Group string
+	// InOrder is true when the daemon binds its sockets one after the
+	// other in the order of its Config.Listeners (Apache httpd, PostgreSQL,
+	// Redis): of two of its own listeners that clash, only the later one
+	// fails.
+	InOrder bool
+}
+
+// Tolerates reports whether the daemon starts without l when its bind()
+// fails with errno (and another socket of its group binds).
+func (l *Listener) Tolerates(errno string) bool {
+	for _, e := range l.Optional {
+		if e == "*" || e == errno {
+			return true
+		}
+	}
+	return false
 }
 
 // Address is the listener's address as the JSON contract spells it: the

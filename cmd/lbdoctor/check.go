@@ -55,6 +55,9 @@ type checkFlags struct {
 	keepalivedID               string
 	severity                   map[string]checks.Severity
 	suppress                   []checks.Suppression
+	// more are the configs named for the services of moreServices, by
+	// name.
+	more map[string]*listFlag
 }
 
 // checkFlagSet is check's flags; completion and the man page read it too.
@@ -103,6 +106,11 @@ func addServiceFlags(fl *flag.FlagSet, f *checkFlags) {
 	fl.Var(&f.nginx, "nginx", "an nginx main config `PATH` (repeatable; default: autodetect)")
 	fl.Var(&f.haproxy, "haproxy", "an haproxy config file or directory `PATH` (repeatable, like haproxy -f)")
 	fl.Var(&f.keepalived, "keepalived", "a keepalived config `PATH`")
+	f.more = map[string]*listFlag{}
+	for _, k := range moreServices() {
+		f.more[k.name] = new(listFlag)
+		fl.Var(f.more[k.name], k.name, k.help)
+	}
 	fl.StringVar(&f.root, "root", "", "read the configuration as if `DIR` were /")
 	fl.Var(&f.envFiles, "env", "HAProxy's environment: a `FILE` of KEY=value lines, as systemd's EnvironmentFile= (repeatable; after /etc/default/haproxy and /etc/sysconfig/haproxy)")
 	fl.StringVar(&f.keepalivedID, "keepalived-id", "", "keepalived's config `ID` for @ID conditional lines (default: the judged host's name up to the first dot)")
@@ -244,8 +252,11 @@ func evaluate(f checkFlags, stderr io.Writer) ([]*checks.Result, error) {
 		name, _ := os.Hostname()
 		return name
 	}
-	services, err := loadServices(f, root, hostname)
+	services, notes, err := loadServices(f, root, hostname)
 	loading.Wait()
+	for _, n := range notes {
+		fmt.Fprintln(stderr, "lbdoctor: "+n)
+	}
 	for _, err := range hostErrs {
 		if err != nil {
 			return nil, err
@@ -378,7 +389,7 @@ func socketDirs(services []checks.Service) []string {
 // Each config is read in its own goroutine: they share nothing, and on a
 // big load balancer nginx's files alone take longer than everything else,
 // so HAProxy, keepalived and the snapshot are read beside it.
-func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]checks.Service, error) {
+func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]checks.Service, []string, error) {
 	// A unit that cannot be read leaves the daemon as its package runs it.
 	nginxUnit, _ := systemd.ReadUnit(root, "nginx.service")
 	haproxyUnit, _ := systemd.ReadUnit(root, "haproxy.service")
@@ -407,7 +418,7 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	}
 
 	var jobs []func() loaded
-	if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
+	if f.namedServices() > 0 {
 		named := func(name, flagName string, paths []string, unit *systemd.Unit, parse func([]string) (*parsers.Config, error)) func() loaded {
 			return func() loaded {
 				for _, p := range paths {
@@ -431,6 +442,12 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 		for _, p := range f.keepalived {
 			jobs = append(jobs, named("keepalived", "--keepalived", []string{p}, nil, one(parseKeepalived)))
 		}
+		for _, k := range moreServices() {
+			for _, p := range *f.more[k.name] {
+				unit := k.unitFor(root, p)
+				jobs = append(jobs, named(k.name, "--"+k.name, []string{p}, unit, func(paths []string) (*parsers.Config, error) { return k.parse(paths[0], root) }))
+			}
+		}
 	} else {
 		detect := func(name string, paths []string, unit *systemd.Unit, parse func(string) (*parsers.Config, error)) func() loaded {
 			return func() loaded {
@@ -451,6 +468,21 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 			detect("haproxy", defaultHAProxy, haproxyUnit, func(p string) (*parsers.Config, error) { return parseHAProxy([]string{p}) }),
 			detect("keepalived", defaultKeepalived, nil, parseKeepalived),
 		)
+		// The other services are listed only when found: a host without
+		// PostgreSQL does not need to hear about it.
+		for _, k := range moreServices() {
+			for _, p := range detectPaths(root, k.defaults) {
+				jobs = append(jobs, func() loaded {
+					cfg, err := k.parse(p, root)
+					if errors.Is(err, fs.ErrPermission) {
+						// Found but not readable (Redis's configs are 0640):
+						// said on stderr, not a failure of the run.
+						return loaded{skip: true, note: fmt.Sprintf("%s: permission denied: %s not checked (run as root to read it)", root.Path(p), k.name)}
+					}
+					return loaded{svc: checks.Service{Name: k.name, Path: p, Config: cfg, Unit: k.unitFor(root, p)}, found: true, tried: []string{root.Path(p)}, err: err}
+				})
+			}
+		}
 	}
 
 	results := make([]loaded, len(jobs))
@@ -461,10 +493,16 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	wg.Wait()
 
 	var services []checks.Service
-	var tried []string
+	var tried, notes []string
 	var errs []error
 	found := 0
 	for _, r := range results {
+		if r.note != "" {
+			notes = append(notes, r.note)
+		}
+		if r.skip {
+			continue
+		}
 		if r.err != nil {
 			errs = append(errs, r.err)
 			continue
@@ -478,15 +516,21 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	if len(errs) > 0 {
 		// A flag naming a missing file is a usage error of its own; the
 		// first one, in flag order, is the one to fix first.
-		if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
-			return nil, errs[0]
+		if f.namedServices() > 0 {
+			return nil, notes, errs[0]
 		}
-		return nil, errors.Join(errs...)
+		return nil, notes, errors.Join(errs...)
 	}
 	if found == 0 {
-		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
+		var more []string
+		for _, k := range moreServices() {
+			for _, p := range k.defaults {
+				more = append(more, root.Path(p))
+			}
+		}
+		return nil, notes, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL or Redis config either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "), strings.Join(more, ", "))
 	}
-	return services, nil
+	return services, notes, nil
 }
 
 // loaded is one config read by loadServices.
@@ -495,6 +539,9 @@ type loaded struct {
 	found bool
 	tried []string
 	err   error
+	// skip leaves the config out, and note says why (on stderr).
+	skip bool
+	note string
 }
 
 // nonRoot reports whether the unit runs the daemon's master as a user other
@@ -538,8 +585,13 @@ func applyConfig(f *checkFlags, set map[string]bool) error {
 	if path == "" {
 		return nil
 	}
-	if !set["nginx"] && !set["haproxy"] && !set["keepalived"] {
+	if !set["nginx"] && !set["haproxy"] && !set["keepalived"] && !set["apache"] && !set["postgresql"] && !set["redis"] {
 		f.nginx, f.haproxy, f.keepalived = cfg.Nginx, cfg.HAProxy, cfg.Keepalived
+		for name, paths := range map[string][]string{"apache": cfg.Apache, "postgresql": cfg.PostgreSQL, "redis": cfg.Redis} {
+			if f.more[name] != nil {
+				*f.more[name] = paths
+			}
+		}
 	}
 	str := func(name string, dst *string, v string) {
 		if !set[name] && v != "" {

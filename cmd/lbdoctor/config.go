@@ -16,6 +16,9 @@ type fileConfig struct {
 	Nginx      []string          `yaml:"nginx"`
 	HAProxy    []string          `yaml:"haproxy"`
 	Keepalived []string          `yaml:"keepalived"`
+	Apache     []string          `yaml:"apache"`
+	PostgreSQL []string          `yaml:"postgresql"`
+	Redis      []string          `yaml:"redis"`
 	Root       string            `yaml:"root"`
 	Host       string            `yaml:"host"`
 	Hosts      []string          `yaml:"hosts"`

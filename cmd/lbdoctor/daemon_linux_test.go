@@ -536,6 +536,10 @@ func (tc daemonCase) inDir(dir string) daemonCase {
 	for i, l := range tc.listens {
 		tc.listens[i] = r.Replace(l)
 	}
+	tc.global = slices.Clone(tc.global)
+	for i, l := range tc.global {
+		tc.global[i] = r.Replace(l)
+	}
 	tc.addr, tc.socket, tc.wantStderr = r.Replace(tc.addr), r.Replace(tc.socket), r.Replace(tc.wantStderr)
 	return tc
 }
@@ -562,7 +566,7 @@ func (tc daemonCase) addrOf(s string) string {
 // services are the daemons the case configures, in lbdoctor's order.
 func (tc daemonCase) services() []string {
 	var s []string
-	for _, d := range []string{"nginx", "haproxy"} {
+	for _, d := range []string{"nginx", "haproxy", "apache", "postgresql", "redis"} {
 		if d == tc.daemon || d == tc.then {
 			s = append(s, d)
 		}
@@ -679,6 +683,7 @@ func TestDaemonsAgree(t *testing.T) {
 			t.Skipf("TestDaemonsAgree SKIPPED: %s is not installed (%v)", tool, err)
 		}
 	}
+	defer daemonPostgresTemplate.cleanup()
 	templates, err := template.ParseGlob(filepath.Join("..", "..", "testdata", "daemon", "*.tmpl"))
 	if err != nil {
 		t.Fatalf("read config templates: %v", err)
@@ -707,7 +712,7 @@ func TestDaemonsAgree(t *testing.T) {
 	sem := make(chan struct{}, 16)
 	t.Run("case", func(t *testing.T) {
 		var wg sync.WaitGroup
-		for _, tc := range daemonCases() {
+		for _, tc := range append(daemonCases(), serviceDaemonCases()...) {
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
@@ -763,9 +768,23 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 		}
 		t.Cleanup(func() { c.Close() })
 	}
-	prefix := daemonPrefix(t, tc.user)
+	for _, d := range []string{tc.daemon, tc.then} {
+		if bin := daemonBinary(d); bin != "" {
+			if _, err := exec.LookPath(bin); err != nil {
+				t.Skipf("SKIPPED: %s is not installed (%v)", bin, err)
+			}
+		}
+	}
+	prefixUser := tc.user
+	if prefixUser == "" && (tc.daemon == "postgresql" || tc.then == "postgresql") {
+		prefixUser = "postgres"
+	}
+	prefix := daemonPrefix(t, prefixUser)
 	tc = tc.inDir(prefix)
 	confs, root := writeDaemonConfigs(t, templates, tc, prefix)
+	if tc.daemon == "postgresql" || tc.then == "postgresql" {
+		daemonPostgresData(ctx, t, prefix)
+	}
 
 	// lbdoctor first: once the daemon runs, its own socket would be part
 	// of the host state.
@@ -1074,12 +1093,23 @@ type daemonConf struct{ arg, real string }
 func writeDaemonConfigs(t *testing.T, templates *template.Template, tc daemonCase, prefix string) (confs map[string]daemonConf, root string) {
 	t.Helper()
 	confs = make(map[string]daemonConf)
-	dirs := map[string]string{"nginx": "/etc/nginx", "haproxy": "/etc/haproxy"}
-	names := map[string]string{"nginx": "nginx.conf", "haproxy": "haproxy.cfg"}
+	dirs := map[string]string{"nginx": "/etc/nginx", "haproxy": "/etc/haproxy", "apache": "/etc/apache2", "postgresql": "/etc/postgresql/15/main", "redis": "/etc/redis"}
+	names := map[string]string{"nginx": "nginx.conf", "haproxy": "haproxy.cfg", "apache": "apache2.conf", "postgresql": "postgresql.conf", "redis": "redis.conf"}
 	if tc.user != "" {
 		root = filepath.Join(prefix, "root")
-		unit := fmt.Sprintf("[Unit]\nDescription=nginx as TestDaemonsAgree runs it\n\n[Service]\nType=forking\nUser=%s\nExecStart=/usr/sbin/nginx\n", tc.user)
-		daemonWriteFile(t, filepath.Join(root, "etc/systemd/system/nginx.service"), unit)
+		// The unit lbdoctor reads for the daemon the case runs as user.
+		unitName, exe := "nginx.service", "/usr/sbin/nginx"
+		if tc.daemon == "redis" {
+			unitName, exe = "redis-server.service", "/usr/bin/redis-server /etc/redis/redis.conf"
+		}
+		unit := fmt.Sprintf("[Unit]\nDescription=%s as TestDaemonsAgree runs it\n\n[Service]\nType=forking\nUser=%s\nExecStart=%s\n", tc.daemon, tc.user, exe)
+		if tc.daemon == "postgresql" {
+			// Debian's template: no User=, pg_ctlcluster starts the server
+			// as the cluster's owner.
+			unitName = "postgresql@.service"
+			unit = "[Unit]\nDescription=PostgreSQL Cluster %i\n\n[Service]\nType=forking\nExecStart=-/usr/bin/pg_ctlcluster --skip-systemctl-redirect %i start\n"
+		}
+		daemonWriteFile(t, filepath.Join(root, "etc/systemd/system", unitName), unit)
 	}
 	for _, d := range []string{tc.daemon, tc.then} {
 		if d == "" {
@@ -1194,6 +1224,20 @@ func daemonStart(ctx context.Context, t *testing.T, ns, daemon, user, conf, pref
 		args = []string{"nginx", "-e", "stderr", "-c", conf, "-p", prefix}
 	case "haproxy":
 		args = []string{"haproxy", "-db", "-f", conf}
+	case "apache":
+		args = []string{"apache2", "-DFOREGROUND", "-f", conf}
+	case "postgresql":
+		// The server refuses to run as root; the data directory is its.
+		args = []string{daemonBinary(daemon), "-D", filepath.Join(prefix, "data"), "-c", "config_file=" + conf}
+		if user == "" {
+			user = "postgres"
+		}
+	case "redis":
+		args = []string{"redis-server", conf}
+		// A config that monitors a master is Sentinel's.
+		if b, err := os.ReadFile(conf); err == nil && bytes.Contains(b, []byte("\nsentinel monitor ")) {
+			args = append(args, "--sentinel")
+		}
 	default:
 		t.Fatalf("unknown daemon %q", daemon)
 	}
@@ -1342,4 +1386,71 @@ func daemonErrno(s string) string {
 		}
 	}
 	return ""
+}
+
+// daemonBinary is the program a case's daemon runs, for the daemons that
+// the suite's own tool check does not cover ("" for nginx and HAProxy).
+func daemonBinary(daemon string) string {
+	switch daemon {
+	case "apache":
+		return "apache2"
+	case "postgresql":
+		return "/usr/lib/postgresql/15/bin/postgres"
+	case "redis":
+		return "redis-server"
+	}
+	return ""
+}
+
+// daemonPostgresTemplate is one initdb data directory per test run; each
+// PostgreSQL case runs on a copy of it.
+var daemonPostgresTemplate pgTemplate
+
+type pgTemplate struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// cleanup removes the template, and forgets it: a later test of the run
+// makes its own.
+func (d *pgTemplate) cleanup() {
+	if d.dir != "" {
+		os.RemoveAll(d.dir)
+	}
+	*d = pgTemplate{}
+}
+
+// daemonPostgresData puts a fresh data directory, owned by postgres, at
+// prefix/data.
+func daemonPostgresData(ctx context.Context, t *testing.T, prefix string) {
+	t.Helper()
+	tpl := &daemonPostgresTemplate
+	tpl.once.Do(func() {
+		ids, err := daemonUserIDs("postgres")
+		if err != nil {
+			tpl.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "lbd-pgtpl-")
+		if err != nil {
+			tpl.err = err
+			return
+		}
+		tpl.dir = dir
+		if err := os.Chown(dir, ids[0], ids[1]); err != nil {
+			tpl.err = err
+			return
+		}
+		initdb := filepath.Join(filepath.Dir(daemonBinary("postgresql")), "initdb")
+		cmd := exec.CommandContext(ctx, "setpriv", fmt.Sprintf("--reuid=%d", ids[0]), fmt.Sprintf("--regid=%d", ids[1]), "--clear-groups",
+			initdb, "-D", filepath.Join(dir, "data"), "-A", "trust", "--no-sync")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tpl.err = fmt.Errorf("initdb: %v\n%s", err, out)
+		}
+	})
+	if tpl.err != nil {
+		t.Fatalf("postgresql data directory: %v", tpl.err)
+	}
+	daemonCmd(ctx, t, "cp", "-a", filepath.Join(tpl.dir, "data"), filepath.Join(prefix, "data"))
 }

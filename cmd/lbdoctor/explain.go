@@ -29,11 +29,17 @@ func runList(args []string, stdout, stderr io.Writer) int {
 // when the family is missing); HAProxy prints "cannot bind socket (TEXT) for
 // [ADDR:PORT]", "cannot bind UNIX socket (TEXT) [PATH]", and before 2.x
 // "cannot bind socket [ADDR:PORT]" without the reason; keepalived prints
-// "bind unicast_src ADDR failed ERRNO - TEXT".
+// "bind unicast_src ADDR failed ERRNO - TEXT"; Apache httpd prints
+// "(ERRNO)TEXT: AH00072: make_sock: could not bind to address ADDR:PORT";
+// PostgreSQL "could not bind IPv4 address "ADDR": TEXT" (or IPv6, Unix);
+// Redis "Could not create server TCP listening socket ADDR:PORT: bind: TEXT".
 var (
 	nginxBind      = regexp.MustCompile(`(?:bind\(\) to|socket\(\)) (\S+) failed \((\d+): ([^)]*)\)`)
 	haproxyBind    = regexp.MustCompile(`cannot bind (?:UNIX )?socket(?: \(([^)]*)\))?(?: for)? \[([^\]]+)\]`)
 	keepalivedBind = regexp.MustCompile(`bind unicast_src (\S+) failed (\d+) - (.*)$`)
+	apacheBind     = regexp.MustCompile(`\((\d+)\)([^:]*): AH00072: make_sock: could not bind to address (\S+)`)
+	postgresBind   = regexp.MustCompile(`could not bind (?:IPv4|IPv6|Unix) address "([^"]*)": (.*)$`)
+	redisBind      = regexp.MustCompile(`Could not create server TCP listening socket (\S+): bind: (.*)$`)
 )
 
 // errnoChecks maps the text or number the daemons print to the check that
@@ -60,13 +66,21 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s (%s, %s): %s\n\n%s\n", c.ID, c.Name, c.Severity, c.Title, c.Doc)
 		return exitOK
 	}
-	var addr, num, text string
+	var addr, num, text, note string
 	if m := nginxBind.FindStringSubmatch(arg); m != nil {
 		addr, num, text = m[1], m[2], m[3]
 	} else if m := haproxyBind.FindStringSubmatch(arg); m != nil {
 		addr, text = m[2], m[1]
 	} else if m := keepalivedBind.FindStringSubmatch(arg); m != nil {
 		addr, num, text = m[1], m[2], strings.TrimSpace(m[3])
+	} else if m := apacheBind.FindStringSubmatch(arg); m != nil {
+		addr, num, text = m[3], m[1], m[2]
+	} else if m := postgresBind.FindStringSubmatch(arg); m != nil {
+		addr, text = m[1], strings.TrimSpace(m[2])
+		note = "PostgreSQL logs this and goes on with its other listen_addresses; it stops only when none of them binds (\"FATAL:  could not create any TCP/IP sockets\")."
+	} else if m := redisBind.FindStringSubmatch(arg); m != nil {
+		addr, text = redisSocket(m[1]), strings.TrimSpace(m[2])
+		note = "Redis stops on this unless the bind address is written with a \"-\" prefix and the address is not available (EADDRNOTAVAIL), and something else still binds."
 	} else {
 		fmt.Fprintf(stderr, "lbdoctor explain: %q is neither a check ID (see lbdoctor list) nor a daemon bind error line lbdoctor knows\n", arg)
 		return exitUsage
@@ -74,6 +88,9 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	for _, e := range errnoChecks {
 		if (num != "" && e.num == num) || (text != "" && strings.EqualFold(e.text, text)) {
 			fmt.Fprintf(stdout, "%s on %s: %s.\n", e.errno, addr, e.cause)
+			if note != "" {
+				fmt.Fprintln(stdout, note)
+			}
 			diagnoseLive(stdout, addr, e.errno)
 			if c := checks.ByID(e.id); c != nil {
 				fmt.Fprintf(stdout, "\n%s: %s\n\n%s\n", c.ID, c.Title, c.Doc)
@@ -136,4 +153,26 @@ func diagnoseLive(w io.Writer, sock, errno string) {
 			fmt.Fprintf(w, "On this host now %s listens on %s/%s.\n", owner, parsers.JoinHostPort(s.Address, s.Port), proto)
 		}
 	}
+}
+
+// redisSocket turns the socket as Redis prints it (an IPv6 address without
+// brackets, "*" for 0.0.0.0, "::*" for ::) into ADDR:PORT as the others
+// print it.
+func redisSocket(s string) string {
+	i := strings.LastIndex(s, ":")
+	if i < 0 {
+		return s
+	}
+	host, port := s[:i], s[i+1:]
+	switch host {
+	case "*":
+		host = "0.0.0.0"
+	case "::*":
+		host = "::"
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return s
+	}
+	return parsers.JoinHostPort(host, p)
 }

@@ -187,6 +187,21 @@ func hostileCases() []hostileCase {
 		{name: "keepalived/include-cycle-of-3", files: map[string]string{"keepalived.conf": "include b.conf\n" + kaOK, "b.conf": "include c.conf\n", "c.conf": "include keepalived.conf\n"},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 1,
 			findings: []want{{"LBD001", "c.conf:1", `^include cycle: keepalived\.conf is already being read, keepalived would include it forever$`}}},
+		// Includes that fan out: three self-includes a level grow by 3^depth
+		// unless the parse ends at the first loop, as the daemons do.
+		{name: "apache/include-fan-out", files: map[string]string{"apache2.conf": strings.Repeat("Include apache2.conf\n", 3)},
+			args: []string{"--apache", "apache2.conf"}, code: 1,
+			findings: []want{{"LBD001", "apache2.conf:1", `^Exceeded maximum include depth of 128, There appears to be a recursion\.$`}}},
+		{name: "postgresql/include-fan-out", files: map[string]string{"postgresql.conf": "unix_socket_directories = ''\ninclude 'a.conf'\n",
+			"a.conf": strings.Repeat("include 'b.conf'\n", 3), "b.conf": strings.Repeat("include 'a.conf'\n", 3)},
+			args: []string{"--postgresql", "postgresql.conf"}, code: 1,
+			findings: []want{{"LBD001", "b.conf:1", `^could not open configuration file "a\.conf": maximum nesting depth exceeded$`}}},
+		{name: "redis/include-fan-out", setup: func(t *testing.T, _ *hostileEnv, dir string) {
+			conf := filepath.Join(dir, "redis.conf")
+			if err := os.WriteFile(conf, []byte("bind 127.0.0.1\n"+strings.Repeat("include "+conf+"\n", 3)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, args: []string{"--redis", "redis.conf"}, code: 1, count: 1},
 		{name: "keepalived/include-brace-bomb", files: map[string]string{"keepalived.conf": "include " + strings.Repeat("{a,b}", 40) + "\n" + kaOK},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 0},
 

@@ -26,8 +26,8 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	// The configs found tell which unix socket directories to record; a
 	// host without any config is still worth a snapshot.
 	hostname := func() string { name, _ := os.Hostname(); return name }
-	services, err := loadServices(f, parsers.Root(f.root), hostname)
-	if err != nil && (len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0) {
+	services, _, err := loadServices(f, parsers.Root(f.root), hostname)
+	if err != nil && f.namedServices() > 0 {
 		fail(stderr, "snapshot", err)
 		return exitUsage
 	}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/apache"
+	"github.com/lbdoctor/lbdoctor/parsers/postgresql"
+	"github.com/lbdoctor/lbdoctor/parsers/redis"
+	"github.com/lbdoctor/lbdoctor/parsers/systemd"
+)
+
+// serviceKind is a service behind the VIP beyond nginx, HAProxy and
+// keepalived: its flag, where its configs are looked for, its systemd unit
+// and its parser. Adding a service is a parser and one entry in
+// moreServices.
+type serviceKind struct {
+	// name is services[].service, the flag (--name) and the key of
+	// .lbdoctor.yaml.
+	name string
+	help string
+	// defaults are the paths (globs) looked at without a flag; every
+	// match is a config of its own (two PostgreSQL clusters, Redis and its
+	// Sentinel). A kind with none found is not listed at all.
+	defaults []string
+	// unit is the systemd unit that runs the daemon reading path, or "".
+	unit func(path string) string
+	// runAs, when set, is the user the daemon runs as when its unit names
+	// none, because the unit's program drops to it (pg_ctlcluster).
+	runAs string
+	parse func(path string, root parsers.Root) (*parsers.Config, error)
+}
+
+// moreServices are the extra kinds, in the contract's service order.
+func moreServices() []serviceKind {
+	return []serviceKind{
+		{
+			name:     "apache",
+			help:     "an Apache httpd main config `PATH` (repeatable; default: autodetect /etc/apache2/apache2.conf, /etc/httpd/conf/httpd.conf)",
+			defaults: []string{"/etc/apache2/apache2.conf", "/etc/httpd/conf/httpd.conf"},
+			unit: func(p string) string {
+				if strings.Contains(p, "/httpd/") {
+					return "httpd.service"
+				}
+				return "apache2.service"
+			},
+			parse: parseApache,
+		},
+		{
+			name:     "postgresql",
+			help:     "a PostgreSQL postgresql.conf, or a data directory holding one, `PATH` (repeatable; default: autodetect /etc/postgresql/*/*/postgresql.conf, /var/lib/pgsql/data, /var/lib/pgsql/*/data)",
+			defaults: []string{"/etc/postgresql/*/*/postgresql.conf", "/var/lib/pgsql/data/postgresql.conf", "/var/lib/pgsql/*/data/postgresql.conf"},
+			// Debian's postgresql@VERSION-CLUSTER.service runs pg_ctlcluster
+			// as root, which starts the server as the cluster's owner,
+			// postgres, without capabilities. RHEL's unit says User=postgres.
+			unit: func(p string) string {
+				if strings.HasPrefix(p, "/var/lib/pgsql/") {
+					return "postgresql.service"
+				}
+				parts := strings.Split(p, "/")
+				if len(parts) == 6 && parts[1] == "etc" && parts[2] == "postgresql" {
+					return "postgresql@" + parts[3] + "-" + parts[4] + ".service"
+				}
+				return ""
+			},
+			runAs: "postgres",
+			parse: func(p string, root parsers.Root) (*parsers.Config, error) {
+				if st, err := root.Stat(p); err == nil && st.IsDir() {
+					p = filepath.Join(p, "postgresql.conf")
+				}
+				// Debian's server keeps its sockets in /var/run/postgresql, RHEL's
+				// in /run/postgresql and /tmp.
+				opts := postgresql.Options{Root: root}
+				if strings.HasPrefix(p, "/var/lib/pgsql/") {
+					opts.SocketDir = "/run/postgresql,/tmp"
+				}
+				return postgresql.Parse(p, opts)
+			},
+		},
+		{
+			name:     "redis",
+			help:     "a Redis or Redis Sentinel config `PATH` (repeatable; default: autodetect /etc/redis/redis.conf, /etc/redis/sentinel.conf, /etc/redis.conf, /etc/redis-sentinel.conf)",
+			defaults: []string{"/etc/redis/redis.conf", "/etc/redis/sentinel.conf", "/etc/redis.conf", "/etc/redis-sentinel.conf"},
+			unit: func(p string) string {
+				if isSentinel(p) {
+					return "redis-sentinel.service"
+				}
+				if strings.HasPrefix(p, "/etc/redis/") {
+					return "redis-server.service"
+				}
+				return "redis.service"
+			},
+			parse: func(p string, root parsers.Root) (*parsers.Config, error) {
+				return redis.Parse(p, redis.Options{Root: root, Sentinel: isSentinel(p)})
+			},
+		},
+	}
+}
+
+// isSentinel reports whether a Redis config is Sentinel's by its name.
+func isSentinel(p string) bool { return strings.Contains(filepath.Base(p), "sentinel") }
+
+// parseApache reads an httpd config with the environment its start script
+// gives it: Debian's apache2ctl sources envvars next to apache2.conf;
+// RHEL's httpd.service reads OPTIONS from /etc/sysconfig/httpd.
+func parseApache(p string, root parsers.Root) (*parsers.Config, error) {
+	env, defines := apache.StartEnv(root, p)
+	return apache.Parse(p, apache.Options{Root: root, Env: env, Defines: defines})
+}
+
+// namedServices counts the configs named by flags (or the config file).
+func (f *checkFlags) namedServices() int {
+	n := len(f.nginx) + len(f.haproxy) + len(f.keepalived)
+	for _, paths := range f.more {
+		n += len(*paths)
+	}
+	return n
+}
+
+// unitFor reads the unit that runs the daemon reading path, nil when it
+// has none or it cannot be read (the daemon then runs as its package runs
+// it).
+func (k serviceKind) unitFor(root parsers.Root, path string) *systemd.Unit {
+	name := k.unit(path)
+	if name == "" {
+		return nil
+	}
+	u, err := systemd.ReadUnit(root, name)
+	if err != nil || u == nil {
+		return nil
+	}
+	if u.User == "" && !u.DynamicUser && k.runAs != "" {
+		u.User = k.runAs
+	}
+	return u
+}
+
+// detectPaths are the configs found at a kind's default paths, each once.
+func detectPaths(root parsers.Root, patterns []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, pat := range patterns {
+		matches, _ := root.Glob(pat)
+		for _, m := range matches {
+			if st, err := root.Stat(m); err == nil && !st.IsDir() && !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
