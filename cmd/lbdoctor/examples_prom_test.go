@@ -223,6 +223,7 @@ func TestPrometheusExamples(t *testing.T) {
 		{"LBDoctorFailoverWouldBreakService", good, now, []string{
 			`lbdoctor_service_ok{host="lb2",role="both",service="haproxy"} 0`,
 			`lbdoctor_service_ok{host="lb2",role="both",service="nginx"} 0`,
+			`lbdoctor_service_ok{host="lb2",role="both",service="redis"} 0`,
 		}},
 		{"LBDoctorFailoverWouldBreakService", down, now, nil},
 		{"LBDoctorDown", good, now, nil},
