@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/checks/node"
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
@@ -34,7 +35,7 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 		fail(stderr, "fix", err)
 		return exitUsage
 	}
-	results, err := evaluate(f, stderr)
+	results, err := node.Evaluate(f.Options, stderr)
 	if err != nil {
 		fail(stderr, "fix", err)
 		return exitUsage
@@ -83,7 +84,7 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout)
 	}
-	root := parsers.Root(f.root)
+	root := parsers.Root(f.Root)
 	for _, p := range paths {
 		content := strings.Join(files[p], "\n") + "\n"
 		fmt.Fprintf(stdout, "# at every boot, %s:\n%s\n", root.Path(p), content)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/lbdoctor/lbdoctor/checks/node"
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
@@ -27,12 +28,12 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	// The configs found tell which unix socket directories to record; a
 	// host without any config is still worth a snapshot.
 	hostname := func() string { name, _ := os.Hostname(); return name }
-	services, err := loadServices(f, parsers.Root(f.root), hostname)
-	if err != nil && (len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0) {
+	services, err := node.LoadServices(f.Options, parsers.Root(f.Root), hostname)
+	if err != nil && (len(f.Nginx)+len(f.HAProxy)+len(f.Keepalived) > 0) {
 		fail(stderr, "snapshot", err)
 		return exitUsage
 	}
-	facts, err := gatherFor(services, parsers.Root(f.root), stderr)
+	facts, err := node.Gather(services, parsers.Root(f.Root), stderr)
 	if err != nil {
 		fail(stderr, "snapshot", err)
 		return exitUsage

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -24,8 +24,8 @@ var haproxyEnvFiles = []string{"/etc/default/haproxy", "/etc/sysconfig/haproxy"}
 // defaults files, then --env files), its version and build features, the
 // host name that names the local peer, and name resolution. Problems in
 // the environment files come back as config errors.
-func haproxyOptions(f checkFlags, root parsers.Root, hostname string) (haproxy.Options, []parsers.Error, error) {
-	opts := haproxy.Options{Root: root, Hostname: hostname, Version: f.haproxyVersion, Resolve: resolver(root)}
+func haproxyOptions(o Options, root parsers.Root, hostname string) (haproxy.Options, []parsers.Error, error) {
+	opts := haproxy.Options{Root: root, Hostname: hostname, Version: o.HAProxyVersion, Resolve: resolver(root)}
 	layers := []map[string]string{environ()}
 	var errs []parsers.Error
 	load := func(path string, optional bool) error {
@@ -45,7 +45,7 @@ func haproxyOptions(f checkFlags, root parsers.Root, hostname string) (haproxy.O
 			return opts, nil, err
 		}
 	}
-	for _, p := range f.envFiles {
+	for _, p := range o.EnvFiles {
 		if err := load(p, false); err != nil {
 			return opts, nil, err
 		}
@@ -53,7 +53,7 @@ func haproxyOptions(f checkFlags, root parsers.Root, hostname string) (haproxy.O
 	opts.Env = haproxy.EnvLookup(layers...)
 	// Only this machine's own haproxy can say what will read a config
 	// judged here; a rendered tree or a snapshot may be another version.
-	if opts.Version == "" && root == "" && len(f.hosts) == 0 {
+	if opts.Version == "" && root == "" && len(o.Hosts) == 0 {
 		opts.Version, opts.Features = installedHAProxy()
 	}
 	return opts, errs, nil
