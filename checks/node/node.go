@@ -50,6 +50,11 @@ type Options struct {
 	KeepalivedID   string
 	Severity       map[string]checks.Severity
 	Suppress       []checks.Suppression
+
+	// bundle is the snapshot whose own configs are judged, when it is one.
+	bundle *host.Facts
+	// record, when set, keeps the names HAProxy's config resolved.
+	record *resolveLog
 }
 
 // named reports whether any option names a config.
@@ -69,6 +74,17 @@ func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
 	if o.Root != "" {
 		if st, err := os.Stat(o.Root); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("--root %s: not a directory", o.Root)
+		}
+	}
+	if len(o.Hosts) == 1 && !o.named() && o.Root == "" {
+		// One snapshot and no config named: when it is a bundle, its own
+		// configs are judged, below a tree made of its files.
+		facts, err := host.Load(o.Hosts[0])
+		if err != nil {
+			return nil, err
+		}
+		if facts.IsBundle() {
+			return evaluateBundle(o, facts, stderr)
 		}
 	}
 	root := parsers.Root(o.Root)
@@ -149,6 +165,93 @@ func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
 		results = append(results, res)
 	}
 	return results, nil
+}
+
+// evaluateBundle judges a bundle's configs against its facts: its files
+// are written to a temporary tree, read as the root.
+func evaluateBundle(o Options, facts *host.Facts, stderr io.Writer) ([]*checks.Result, error) {
+	dir, err := os.MkdirTemp("", "lbdoctor-bundle-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := materialize(facts, dir); err != nil {
+		return nil, err
+	}
+	o.Root, o.bundle = dir, facts
+	if c := facts.Configs; c != nil {
+		o.Nginx, o.HAProxy, o.Keepalived = c.Nginx, c.HAProxy, c.Keepalived
+		o.EnvFiles = append(append([]string{}, c.Env...), o.EnvFiles...)
+		if o.KeepalivedID == "" {
+			o.KeepalivedID = c.KeepalivedID
+		}
+	}
+	return Evaluate(o, stderr)
+}
+
+// Snapshot gathers the live host's facts for the configs found (which
+// say which unix socket directories to record); withConfigs makes it a
+// bundle that carries every file judging this node reads. A host without
+// any config is still worth a snapshot, unless an option named one.
+func Snapshot(o Options, withConfigs bool, stderr io.Writer) (*host.Facts, error) {
+	root := parsers.Root(o.Root)
+	if withConfigs {
+		o.record = &resolveLog{}
+		// Relative names are the working directory's: the bundle keeps
+		// them absolute, as the node resolves them.
+		for _, list := range []*[]string{&o.Nginx, &o.HAProxy, &o.Keepalived, &o.EnvFiles} {
+			for i, p := range *list {
+				if abs, err := filepath.Abs(p); err == nil && o.Root == "" {
+					(*list)[i] = abs
+				}
+			}
+		}
+	}
+	// A snapshot given stands for the live host: a bundle made of a
+	// rendered tree and recorded facts.
+	var given *host.Facts
+	if len(o.Hosts) > 1 {
+		return nil, fmt.Errorf("a snapshot describes one host; --host given %d times", len(o.Hosts))
+	}
+	if len(o.Hosts) == 1 {
+		var err error
+		if given, err = host.Load(o.Hosts[0]); err != nil {
+			return nil, err
+		}
+	}
+	hostname := func() string {
+		if given != nil {
+			return given.Hostname
+		}
+		name, _ := os.Hostname()
+		return name
+	}
+	services, err := LoadServices(o, root, hostname)
+	if err != nil && o.named() {
+		return nil, err
+	}
+	facts := given
+	if facts == nil {
+		if facts, err = Gather(services, root, stderr); err != nil {
+			return nil, err
+		}
+	} else if o.Root != "" {
+		facts.Persisted = persistedSysctls(root)
+	}
+	if !withConfigs {
+		return facts, nil
+	}
+	if facts.Files, facts.Omitted, err = collectBundle(o, root, services); err != nil {
+		return nil, err
+	}
+	facts.Resolved = o.record.names
+	if o.named() || len(o.EnvFiles) > 0 || o.KeepalivedID != "" {
+		facts.Configs = &host.Configs{Nginx: o.Nginx, HAProxy: o.HAProxy, Keepalived: o.Keepalived, Env: o.EnvFiles, KeepalivedID: o.KeepalivedID}
+	}
+	if root == "" && given == nil {
+		facts.HAProxyVersion, facts.HAProxyFeatures = installedHAProxy()
+	}
+	return facts, nil
 }
 
 // Gather reads the live host, with the state of the directories the

@@ -27,7 +27,7 @@ func commands() []command {
 		{"explain", "ID|\"LOG LINE\"", "Print what a finding ID means, or diagnose a pasted nginx, HAProxy or keepalived error line.", nil},
 		{"list", "", "List every check with its ID, severity and title.", nil},
 		{"snapshot", "[flags]", "Write this host's addresses, local routes, sysctls and listening sockets as YAML, for \"lbdoctor check --host FILE\" elsewhere.",
-			func() *flag.FlagSet { var o string; return snapshotFlagSet(&checkFlags{}, &o) }},
+			func() *flag.FlagSet { var o string; var w bool; return snapshotFlagSet(&checkFlags{}, &o, &w) }},
 		{"completion", "bash|zsh|fish", "Print a shell completion script.", nil},
 		{"man", "", "Print the manual page (roff).", nil},
 		{"version", "", "Print the module version and commit.", nil},

@@ -4,36 +4,29 @@ import (
 	"bytes"
 	"flag"
 	"io"
-	"os"
 
 	"github.com/lbdoctor/lbdoctor/checks/node"
-	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
-func snapshotFlagSet(f *checkFlags, out *string) *flag.FlagSet {
+func snapshotFlagSet(f *checkFlags, out *string, withConfigs *bool) *flag.FlagSet {
 	fl := flag.NewFlagSet("snapshot", flag.ContinueOnError)
 	addServiceFlags(fl, f)
 	fl.StringVar(out, "o", "", "write the snapshot to `FILE` instead of stdout")
+	fl.Var((*listFlag)(&f.Hosts), "host", "take the facts from a snapshot `FILE` instead of the live host (with --root: a bundle of a rendered tree)")
+	fl.BoolVar(withConfigs, "with-configs", false, "a bundle: also carry every file judging this node reads (keys and certificates left out, passwords digested), for check --host and cluster")
 	return fl
 }
 
 func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	var f checkFlags
 	var out string
-	fl := snapshotFlagSet(&f, &out)
+	var withConfigs bool
+	fl := snapshotFlagSet(&f, &out, &withConfigs)
 	if code, ok := parseFlags(fl, "snapshot", args, stderr); !ok {
 		return code
 	}
-	// The configs found tell which unix socket directories to record; a
-	// host without any config is still worth a snapshot.
-	hostname := func() string { name, _ := os.Hostname(); return name }
-	services, err := node.LoadServices(f.Options, parsers.Root(f.Root), hostname)
-	if err != nil && (len(f.Nginx)+len(f.HAProxy)+len(f.Keepalived) > 0) {
-		fail(stderr, "snapshot", err)
-		return exitUsage
-	}
-	facts, err := node.Gather(services, parsers.Root(f.Root), stderr)
+	facts, err := node.Snapshot(f.Options, withConfigs, stderr)
 	if err != nil {
 		fail(stderr, "snapshot", err)
 		return exitUsage
@@ -50,7 +43,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 		fail(stderr, "snapshot", err)
 		return exitUsage
 	}
-	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
+	if err := writeOutputFile(out, b.Bytes(), 0o644); err != nil {
 		fail(stderr, "snapshot", err)
 		return exitUsage
 	}
