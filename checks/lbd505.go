@@ -27,10 +27,14 @@ pair, one that no other cluster uses on that network (LBD513).
 			if a.VirtualRouterID == b.VirtualRouterID {
 				continue
 			}
+			other := ""
+			if b.Name != a.Name {
+				other = " (vrrp_instance " + b.Name + ")"
+			}
 			p.Report(pairFinding(pr, a.Line("virtual_router_id"), b.Line("virtual_router_id"),
-				fmt.Sprintf("vrrp_instance %s has virtual_router_id %d on %s but %d on %s (%s)", a.Name, a.VirtualRouterID, pr.A.Node.Name, b.VirtualRouterID, pr.B.Node.Name, b.Name),
+				fmt.Sprintf("vrrp_instance %s has virtual_router_id %d on %s but %d on %s%s", a.Name, a.VirtualRouterID, pr.A.Node.Name, b.VirtualRouterID, pr.B.Node.Name, other),
 				"each node drops the other's adverts as another router's, so both become MASTER and hold the VIP",
-				fmt.Sprintf("set the same virtual_router_id in %s and %s", a.Line("virtual_router_id"), b.Line("virtual_router_id"))))
+				fmt.Sprintf("set the same virtual_router_id at %s on %s and at %s on %s", a.Line("virtual_router_id"), pr.A.Node.Name, b.Line("virtual_router_id"), pr.B.Node.Name)))
 		}
 		return nil
 	},
