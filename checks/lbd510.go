@@ -46,24 +46,40 @@ address) under unicast_peer, and set unicast_peer on both or on neither.
 				if len(want) == 0 {
 					continue // the other node's sending address is unknown
 				}
-				named := false
+				named, reaches := false, false
+				theirs := allAddrs(dir.B.Node)
 				for _, up := range a.UnicastPeers {
 					for _, w := range want {
 						named = named || up.Addr == w
 					}
+					reaches = reaches || theirs[up.Addr]
 				}
 				if named {
 					continue
 				}
-				pb := b.Line("unicast_src_ip")
 				var ws []string
 				for _, w := range want {
 					ws = append(ws, w.String())
 				}
-				p.Report(pairFinding(dir, a.Line("unicast_peer"), pb,
+				f := pairFinding(dir, a.Line("unicast_peer"), b.Line("unicast_src_ip"),
 					fmt.Sprintf("vrrp_instance %s on %s lists unicast_peer without %s, the address %s sends its adverts from", a.Name, dir.A.Node.Name, strings.Join(ws, " or "), dir.B.Node.Name),
-					fmt.Sprintf("%s drops adverts from addresses its unicast_peer list does not name, so it never hears %s and becomes MASTER too", dir.A.Node.Name, dir.B.Node.Name),
-					fmt.Sprintf("add %s to unicast_peer at %s on %s", ws[0], a.Line("unicast_peer"), dir.A.Node.Name)))
+					"",
+					fmt.Sprintf("add %s to unicast_peer at %s on %s", ws[0], a.Line("unicast_peer"), dir.A.Node.Name))
+				switch {
+				case reaches:
+					// B hears A at another of its addresses; only a
+					// source check on A's side drops B's adverts.
+					f.Severity = Warning
+					f.Why = fmt.Sprintf("%s's adverts reach %s, but with vrrp_check_unicast_src %s drops %s's, which come from an address its list does not name", dir.A.Node.Name, dir.B.Node.Name, dir.A.Node.Name, dir.B.Node.Name)
+				case priority(a.Priority) >= priority(b.Priority):
+					f.Why = fmt.Sprintf("%s sends its adverts only to the addresses listed, so %s never hears the MASTER and becomes MASTER too: both hold the VIP", dir.A.Node.Name, dir.B.Node.Name)
+				default:
+					// A has the lower priority: its silence matters only
+					// once it should be MASTER.
+					f.Severity = Warning
+					f.Why = fmt.Sprintf("%s sends its adverts only to the addresses listed, so %s never hears it: harmless while %s has the higher priority, but when %s should take over (a track_script lowering %s's priority) %s stays MASTER too", dir.A.Node.Name, dir.B.Node.Name, dir.B.Node.Name, dir.A.Node.Name, dir.B.Node.Name, dir.B.Node.Name)
+				}
+				p.Report(f)
 			}
 		}
 		return nil

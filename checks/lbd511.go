@@ -10,11 +10,10 @@ var LBD511 = &Check{
 	Title:    "Both peers are state MASTER with equal priority",
 	Severity: Warning,
 	Doc: `Both nodes' vrrp_instances say "state MASTER" and have the same priority.
-Each starts as MASTER and adds the VIP; when their adverts meet, the tie is
-broken by the higher primary IP address, so which node keeps the VIP
-depends on addressing, not on the config, and both hold it at start (two
-hosts answer ARP for the VIP until the adverts settle it, and again after
-every restart of either node).
+Each starts as MASTER and adds the VIP until it hears the other's adverts;
+with equal priorities the tie is settled by start order and addresses, not
+by the config, so which node ends up with the VIP after a restart is
+anyone's guess, and for a moment both answer ARP for it.
 
 Fix: give the intended MASTER the higher priority, and make the other node
 "state BACKUP" with a lower one.
@@ -29,7 +28,7 @@ Fix: give the intended MASTER the higher priority, and make the other node
 			}
 			p.Report(pairFinding(pr, a.Line("priority"), b.Line("priority"),
 				fmt.Sprintf("vrrp_instance %s is state MASTER with priority %d on both %s and %s", a.Name, priority(a.Priority), pr.A.Node.Name, pr.B.Node.Name),
-				"both nodes start as MASTER and add the VIP; the tie goes to the higher IP address, not to the config",
+				"both nodes start as MASTER and add the VIP; start order and addresses, not the config, decide which keeps it",
 				fmt.Sprintf("make one node state BACKUP with a lower priority (at %s on %s)", b.Line("state"), pr.B.Node.Name)))
 		}
 		return nil
