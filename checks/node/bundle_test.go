@@ -104,3 +104,36 @@ func findingLines(rs []*checks.Result) []string {
 	}
 	return out
 }
+
+// TestMaterializeStaysInTree writes a hostile bundle: links that climb
+// above the root or point at the machine's own files, and a path with
+// "..". Nothing may land, or resolve, outside the tree.
+func TestMaterializeStaysInTree(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "secret")
+	if err := os.WriteFile(secret, []byte("machine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	facts := &host.Facts{Source: "hostile.yaml", Files: []host.File{
+		{Path: "/etc/up", Link: "../../../../../../../.." + secret},
+		{Path: "/etc/abs", Link: secret},
+		{Path: "/etc/root", Link: "/"},
+		{Path: "/etc/root/etc/written", Content: "in the tree\n"},
+	}}
+	if err := materialize(facts, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"etc/up", "etc/abs"} {
+		if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s reads %q: a link left the tree", name, data)
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "etc/written")); err != nil || string(data) != "in the tree\n" {
+		t.Errorf("a file below a link to the root: %q, %v", data, err)
+	}
+	bad := &host.Facts{Source: "hostile.yaml", Files: []host.File{{Path: "/etc/../../escape", Content: "x"}}}
+	if err := materialize(bad, t.TempDir()); err == nil {
+		t.Error("a path with .. was written")
+	}
+}

@@ -40,6 +40,14 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 		fail(stderr, "fix", err)
 		return exitUsage
 	}
+	// A bundle's fixes belong on its node: --write writes them here only
+	// below a --root tree.
+	for _, res := range results {
+		if write && f.Root == "" && res.Input.Host.IsBundle() {
+			fail(stderr, "fix", fmt.Errorf("--write with the bundle %s would write another node's files on this machine; run lbdoctor fix on %s, or give --root DIR", res.Input.Host.Source, res.Input.Host.Hostname))
+			return exitUsage
+		}
+	}
 	var findings []checks.Finding
 	for _, res := range results {
 		findings = append(findings, res.Findings...)
