@@ -248,16 +248,12 @@ func collectBundle(o Options, root parsers.Root, services []checks.Service) ([]h
 			}
 		}
 		names = append(names, s.Config.Files...)
-		for _, p := range strings.Split(s.Path, ", ") {
-			names = append(names, p)
-		}
+		names = append(names, strings.Split(s.Path, ", ")...)
 		if s.Unit != nil {
 			names = append(names, s.Unit.Files...)
 		}
 	}
-	for _, p := range DefaultNginx {
-		names = append(names, p)
-	}
+	names = append(names, DefaultNginx...)
 	names = append(names, DefaultHAProxy...)
 	names = append(names, DefaultKeepalived...)
 	names = append(names, haproxyEnvFiles...)
