@@ -63,8 +63,12 @@ type Check struct {
 	Doc      string // why it breaks, how to fix, a minimal example
 	Severity Severity
 	// Run reports the check's findings. It is nil for LBD003, whose
-	// findings the runner makes once every other check has run.
+	// findings the runner makes once every other check has run, and for
+	// the cluster checks.
 	Run func(*Pass) error
+	// RunCluster, set instead of Run, judges the nodes of a cluster run
+	// (lbdoctor cluster) together.
+	RunCluster func(*ClusterPass) error
 }
 
 // Role says where keepalived's VIPs are assumed to be.
@@ -154,6 +158,10 @@ type Finding struct {
 	Errno string
 	// Listener is the listener the finding is about, if any.
 	Listener *parsers.Listener
+	// Node is the node whose file Pos is in, for a cluster check's
+	// finding; Peer is the other side's file and line on its node.
+	Node string
+	Peer *Site
 }
 
 // ProbeKey names what a probe of l tried: the protocol, the address and

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func TestList(t *testing.T) {
 		if !regexp.MustCompile(`^LBD\d{3}$`).MatchString(c.ID) {
 			t.Errorf("%s: ID is not LBDnnn", c.ID)
 		}
-		if c.Title == "" || strings.HasSuffix(c.Title, ".") || len(c.Doc) < 200 || (c.Run == nil && c != checks.LBD003) || c.Severity == 0 {
+		if c.Title == "" || strings.HasSuffix(c.Title, ".") || len(c.Doc) < 200 || (c.Run == nil && c.RunCluster == nil && c != checks.LBD003) || c.Severity == 0 {
 			t.Errorf("%s: needs a title without a period, a doc of substance, a severity and Run", c.ID)
 		}
 		cases, _ := filepath.Glob(filepath.Join("..", "testdata", "checks", c.ID, "*.txtar"))
@@ -129,27 +130,123 @@ func runCase(t *testing.T, file string) {
 			t.Fatal(err)
 		}
 	}
-	in := &checks.Input{Role: checks.RoleCurrent}
+	nodes := caseNodes(ar)
+	if len(nodes) > 0 {
+		wants = runClusterCase(t, dir, nodes, wants)
+	} else {
+		in := loadInput(t, dir, dir, checks.RoleCurrent)
+		res, err := checks.Run(in, checks.All())
+		if err != nil {
+			t.Fatal(err)
+		}
+		matchFindings(t, dir, res.Findings, wants)
+	}
+	for _, w := range wants {
+		if !w.hit {
+			t.Errorf("%s:%d: no finding matched want %q", w.file, w.line, w.re)
+		}
+	}
+}
+
+// caseNodes are the node directories of a cluster case, sorted: those
+// holding a config or a host.yaml of their own ("lb1/keepalived.conf").
+func caseNodes(ar *txtar.Archive) []string {
+	seen := map[string]bool{}
+	var nodes []string
+	for _, f := range ar.Files {
+		n, rest, ok := strings.Cut(f.Name, "/")
+		switch rest {
+		case "nginx.conf", "haproxy.cfg", "keepalived.conf", "host.yaml":
+		default:
+			ok = false
+		}
+		if ok && !seen[n] {
+			seen[n] = true
+			nodes = append(nodes, n)
+		}
+	}
+	sort.Strings(nodes)
+	return nodes
+}
+
+// runClusterCase judges each node directory as a node named after it
+// (role both unless a "role" file says otherwise, as lbdoctor cluster
+// does), then the nodes together; every finding, the nodes' own and the
+// cluster's, must be wanted.
+func runClusterCase(t *testing.T, dir string, names []string, wants []*expectation) []*expectation {
+	var nodes []*checks.Node
+	var all []checks.Finding
+	for _, name := range names {
+		in := loadInput(t, dir, filepath.Join(dir, name), checks.RoleBoth)
+		in.Host.Hostname = name
+		res, err := checks.Run(in, checks.All())
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, res.Findings...)
+		nodes = append(nodes, &checks.Node{Name: name, Input: in, Result: res})
+	}
+	clusters, err := checks.RunCluster(nodes, checks.All())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range clusters {
+		for _, f := range c.Findings {
+			if f.Node == "" || f.Peer == nil || f.Peer.Node == "" || f.Peer.Pos.File == "" {
+				t.Errorf("cluster finding %s %q lacks its node or the other side: node %q, peer %+v", f.ID, f.Message, f.Node, f.Peer)
+			}
+		}
+		all = append(all, c.Findings...)
+	}
+	matchFindings(t, dir, all, wants)
+	return wants
+}
+
+// matchFindings marks the wants the findings meet and reports the findings
+// nobody wanted.
+func matchFindings(t *testing.T, dir string, findings []checks.Finding, wants []*expectation) {
+	t.Helper()
+	for _, f := range findings {
+		rel := strings.TrimPrefix(f.Pos.File, dir+string(filepath.Separator))
+		text := f.ID + " " + f.Severity.String() + " " + f.Message
+		matched := false
+		for _, w := range wants {
+			if w.file == rel && w.line == f.Pos.Line && w.re.MatchString(text) {
+				w.hit, matched = true, true
+			}
+		}
+		if !matched {
+			t.Errorf("%s:%d: unexpected finding: %s (why: %s)", rel, f.Pos.Line, text, f.Why)
+		}
+	}
+}
+
+// loadInput reads what the checks see from one case directory, or from a
+// node's directory nodeDir of a cluster case in dir.
+func loadInput(t *testing.T, dir, nodeDir string, role checks.Role) *checks.Input {
+	t.Helper()
+	in := &checks.Input{Role: role}
 	if b, err := os.ReadFile(filepath.Join(dir, "role")); err == nil {
 		if in.Role, err = checks.ParseRole(strings.TrimSpace(string(b))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	hostFile := filepath.Join(dir, "host.yaml")
+	hostFile := filepath.Join(nodeDir, "host.yaml")
 	if _, err := os.Stat(hostFile); err != nil {
 		hostFile = filepath.Join("..", "testdata", "checks", "default-host.yaml")
 	}
+	var err error
 	if in.Host, err = host.Load(hostFile); err != nil {
 		t.Fatal(err)
 	}
 	unit := func(name string) *systemd.Unit {
-		u, err := systemd.ReadUnit(parsers.Root(dir), name+".service")
+		u, err := systemd.ReadUnit(parsers.Root(nodeDir), name+".service")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return u
 	}
-	if p := filepath.Join(dir, "nginx.conf"); exists(p) {
+	if p := filepath.Join(nodeDir, "nginx.conf"); exists(p) {
 		u := unit("nginx")
 		cfg, err := nginx.Parse(p, nginx.Options{NonRoot: u != nil && !u.Masked && !u.RunsAsRoot()})
 		if err != nil {
@@ -157,14 +254,14 @@ func runCase(t *testing.T, file string) {
 		}
 		in.Services = append(in.Services, checks.Service{Name: "nginx", Path: p, Config: cfg, Unit: u})
 	}
-	if p := filepath.Join(dir, "haproxy.cfg"); exists(p) {
+	if p := filepath.Join(nodeDir, "haproxy.cfg"); exists(p) {
 		cfg, err := haproxy.Parse([]string{p}, haproxy.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		in.Services = append(in.Services, checks.Service{Name: "haproxy", Path: p, Config: cfg, Unit: unit("haproxy")})
 	}
-	if p := filepath.Join(dir, "keepalived.conf"); exists(p) {
+	if p := filepath.Join(nodeDir, "keepalived.conf"); exists(p) {
 		cfg, err := keepalived.Parse(p, keepalived.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -180,7 +277,7 @@ func runCase(t *testing.T, file string) {
 		{"postgresql", "postgresql.conf", "postgresql", func(p string) (*parsers.Config, error) { return postgresql.Parse(p, postgresql.Options{}) }},
 		{"redis", "redis.conf", "redis-server", func(p string) (*parsers.Config, error) { return redis.Parse(p, redis.Options{}) }},
 	} {
-		if p := filepath.Join(dir, o.file); exists(p) {
+		if p := filepath.Join(nodeDir, o.file); exists(p) {
 			cfg, err := o.parse(p)
 			if err != nil {
 				t.Fatal(err)
@@ -191,37 +288,16 @@ func runCase(t *testing.T, file string) {
 	for _, s := range in.Services {
 		in.Ignores = append(in.Ignores, directive.ScanFiles("", s.Config.Files)...)
 	}
-	in.BootDirs = tmpfiles.BootDirs(parsers.Root(dir))
+	in.BootDirs = tmpfiles.BootDirs(parsers.Root(nodeDir))
 	// A "probes" file stands for --probe's answers: "tcp 10.0.0.7 false = EADDRNOTAVAIL".
-	if b, err := os.ReadFile(filepath.Join(dir, "probes")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(nodeDir, "probes")); err == nil {
 		in.Probes = map[string]string{}
 		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 			key, errno, _ := strings.Cut(line, "=")
 			in.Probes[strings.TrimSpace(key)] = strings.TrimSpace(errno)
 		}
 	}
-	res, err := checks.Run(in, checks.All())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range res.Findings {
-		rel := strings.TrimPrefix(f.Pos.File, dir+string(filepath.Separator))
-		text := f.ID + " " + f.Severity.String() + " " + f.Message
-		matched := false
-		for _, w := range wants {
-			if w.file == rel && w.line == f.Pos.Line && w.re.MatchString(text) {
-				w.hit, matched = true, true
-			}
-		}
-		if !matched {
-			t.Errorf("%s:%d: unexpected finding: %s (why: %s)", rel, f.Pos.Line, text, f.Why)
-		}
-	}
-	for _, w := range wants {
-		if !w.hit {
-			t.Errorf("%s:%d: no finding matched want %q", w.file, w.line, w.re)
-		}
-	}
+	return in
 }
 
 // firesIn reports whether a case wants a finding of check id somewhere.

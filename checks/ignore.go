@@ -85,7 +85,7 @@ func applyIgnores(igs []directive.Ignore, sup []Suppression, findings []Finding,
 		return kept, ignored
 	}
 	for i, ig := range igs {
-		if used[i] || ig.Reason == "" {
+		if used[i] || ig.Reason == "" || clusterOnly(ig.IDs) {
 			continue
 		}
 		kept = append(kept, Finding{
@@ -147,4 +147,16 @@ func Select(all []*Check, spec string) ([]*Check, error) {
 		}
 	}
 	return out, nil
+}
+
+// clusterOnly reports whether ids name only cluster checks, which a run over
+// one node never reports: an ignore of them is for lbdoctor cluster, and
+// not unused there.
+func clusterOnly(ids []string) bool {
+	for _, id := range ids {
+		if c := ByID(id); c == nil || c.RunCluster == nil {
+			return false
+		}
+	}
+	return len(ids) > 0
 }

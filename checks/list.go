@@ -26,6 +26,16 @@ func All() []*Check {
 		LBD502,
 		LBD503,
 		LBD504,
+		LBD505,
+		LBD506,
+		LBD507,
+		LBD508,
+		LBD509,
+		LBD510,
+		LBD511,
+		LBD512,
+		LBD513,
+		LBD514,
 	}
 }
 

@@ -5,6 +5,8 @@
 package parsers
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
@@ -228,6 +230,30 @@ type VRRPInstance struct {
 	UnicastPeers []VRRPAddr
 	// Conditional is as for VIP.Conditional, for the vrrp_instance line.
 	Conditional string
+	// Family is the instance's address family, 4 or 6, as keepalived fixes
+	// it (the first address or native_ipv6); 0 when nothing decides it,
+	// which keepalived takes as IPv4.
+	Family int
+	// AdvertInt is advert_int in milliseconds, 0 when not given (1 s).
+	AdvertInt int
+	// AuthType and AuthPass are the authentication block's auth_type
+	// (PASS or AH, upper-cased) and auth_pass as written; empty without.
+	AuthType, AuthPass string
+	// Nopreempt is set by "nopreempt".
+	Nopreempt bool
+	// Lines are where each keyword of the block was last given, by
+	// keyword: "state", "priority", "virtual_router_id", "advert_int",
+	// "authentication", "nopreempt", "unicast_peer", "virtual_ipaddress".
+	Lines map[string]Pos
+}
+
+// Line is where keyword was given in the instance, else the instance's
+// own line.
+func (v *VRRPInstance) Line(keyword string) Pos {
+	if p, ok := v.Lines[keyword]; ok {
+		return p
+	}
+	return v.Pos
 }
 
 // SyncGroup is a keepalived vrrp_sync_group: instances that change state
@@ -336,4 +362,17 @@ func (r Root) Glob(pattern string) ([]string, error) {
 		matches[i] = "/" + rel
 	}
 	return matches, nil
+}
+
+// DigestPrefix marks a secret that a bundle replaced with its digest.
+const DigestPrefix = "lbdoctor-sha256:"
+
+// SecretDigest is what stands for a secret in a bundle: a digest that two
+// nodes with the same secret share. A value that already is one is kept.
+func SecretDigest(v string) string {
+	if strings.HasPrefix(v, DigestPrefix) {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return DigestPrefix + hex.EncodeToString(sum[:12])
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -627,6 +628,10 @@ type daemonVerdict struct {
 	findings []string
 	ids      map[string][]string
 	lines    map[string][]string
+	// args and stdout are the check run and its JSON, for the bundle's
+	// verdict to equal.
+	args   []string
+	stdout []byte
 }
 
 func (v daemonVerdict) String() string {
@@ -793,6 +798,7 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 		row.lbdoctor = "(error, see log)"
 		v = daemonRunLbdoctor(ctx, t, bin, ns, tc, confs, root)
 		row.lbdoctor = v.String()
+		daemonBundleAgrees(ctx, t, bin, ns, v)
 	}
 	row.daemon = "(error, see log)"
 	var out daemonOutcome
@@ -1179,6 +1185,7 @@ func daemonRunLbdoctor(ctx context.Context, t *testing.T, bin, ns string, tc dae
 	default:
 		t.Fatalf("run lbdoctor: %v\nstderr:\n%s", err, stderr.String())
 	}
+	v.args, v.stdout = args[3:], stdout.Bytes()
 	var r daemonReport
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatalf("lbdoctor check --json (exit %d): stdout is not JSON: %v\nstdout:\n%s\nstderr:\n%s", v.exit, err, stdout.String(), stderr.String())
@@ -1207,6 +1214,56 @@ func daemonRunLbdoctor(ctx context.Context, t *testing.T, bin, ns string, tc dae
 		v.lines[f.Service] = append(v.lines[f.Service], f.Message, f.DaemonError)
 	}
 	return v
+}
+
+// daemonBundleAgrees makes the node's bundle inside ns (snapshot
+// --with-configs with the config flags check had) and judges it outside
+// the namespace, on this machine's host state, with check --host BUNDLE
+// and no config flag: the verdict must be check's on the node, byte for
+// byte but for the host's source. The host can change between two runs
+// (an IPv6 address leaving "tentative"): when the two reports differ in
+// their host facts, both are made again, up to three times.
+func daemonBundleAgrees(ctx context.Context, t *testing.T, bin, ns string, v daemonVerdict) {
+	t.Helper()
+	run := func(name string, args ...string) (string, int) {
+		cmd := exec.CommandContext(ctx, name, args...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exitErr *exec.ExitError
+		switch {
+		case err == nil:
+			return stdout.String(), 0
+		case errors.As(err, &exitErr) && exitErr.ExitCode() == 1:
+			return stdout.String(), 1
+		}
+		t.Fatalf("%s %q: %v\n%s", name, args, err, stderr.String())
+		return "", 0
+	}
+	source := regexp.MustCompile(`"source": "[^"]*"`)
+	hostPart := func(report string) string {
+		var r struct{ Host json.RawMessage }
+		_ = json.Unmarshal([]byte(report), &r)
+		return source.ReplaceAllString(string(r.Host), "")
+	}
+	bundle := filepath.Join(t.TempDir(), "node.bundle.yaml")
+	for attempt := 1; ; attempt++ {
+		run("ip", append([]string{"netns", "exec", ns, bin, "snapshot", "--with-configs", "-o", bundle}, v.args[3:]...)...)
+		onNode, nodeExit := run("ip", append([]string{"netns", "exec", ns}, v.args...)...)
+		fromBundle, bundleExit := run(bin, "check", "--json", "--host", bundle)
+		onNode = source.ReplaceAllString(onNode, `"source": ""`)
+		fromBundle = source.ReplaceAllString(fromBundle, `"source": ""`)
+		if nodeExit == bundleExit && onNode == fromBundle {
+			return
+		}
+		if hostPart(onNode) != hostPart(fromBundle) && attempt < 3 {
+			t.Logf("the host changed between the snapshot and check (attempt %d); again", attempt)
+			time.Sleep(time.Second)
+			continue
+		}
+		t.Errorf("check --host BUNDLE (exit %d) differs from %q on the node (exit %d)\nnode:\n%s\nbundle:\n%s", bundleExit, v.args, nodeExit, onNode, fromBundle)
+		return
+	}
 }
 
 // daemonStart starts a real daemon in ns in the foreground (as user, when

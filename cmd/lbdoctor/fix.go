@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/checks/node"
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
@@ -34,10 +35,18 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 		fail(stderr, "fix", err)
 		return exitUsage
 	}
-	results, err := evaluate(f, stderr)
+	results, err := node.Evaluate(f.Options, stderr)
 	if err != nil {
 		fail(stderr, "fix", err)
 		return exitUsage
+	}
+	// A bundle's fixes belong on its node: --write writes them here only
+	// below a --root tree.
+	for _, res := range results {
+		if write && f.Root == "" && res.Input.Host.IsBundle() {
+			fail(stderr, "fix", fmt.Errorf("--write with the bundle %s would write another node's files on this machine; run lbdoctor fix on %s, or give --root DIR", res.Input.Host.Source, res.Input.Host.Hostname))
+			return exitUsage
+		}
 	}
 	var findings []checks.Finding
 	for _, res := range results {
@@ -83,7 +92,7 @@ func runFix(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout)
 	}
-	root := parsers.Root(f.root)
+	root := parsers.Root(f.Root)
 	for _, p := range paths {
 		content := strings.Join(files[p], "\n") + "\n"
 		fmt.Fprintf(stdout, "# at every boot, %s:\n%s\n", root.Path(p), content)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lbdoctor/lbdoctor/checks/node"
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
@@ -125,14 +126,14 @@ func ssSockets(cfg *parsers.Config) []string {
 // TestServiceCorpus parses each real-world configuration and holds the
 // sockets lbdoctor lists to the ones the real daemon opened on it.
 func TestServiceCorpus(t *testing.T) {
-	kinds := map[string]serviceKind{}
-	for _, k := range moreServices() {
-		kinds[k.name] = k
+	kinds := map[string]node.ServiceKind{}
+	for _, k := range node.MoreServices() {
+		kinds[k.Name] = k
 	}
 	for _, c := range serviceCorpus() {
 		t.Run(c.name, func(t *testing.T) {
 			root := stageServiceCorpus(t, c)
-			cfg, err := kinds[c.service].parse(c.config, parsers.Root(root))
+			cfg, err := kinds[c.service].Parse(c.config, parsers.Root(root))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,35 +3,29 @@ package main
 import (
 	"flag"
 	"io"
-	"os"
 
-	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/checks/node"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
-func snapshotFlagSet(f *checkFlags, out *string) *flag.FlagSet {
+func snapshotFlagSet(f *checkFlags, out *string, withConfigs *bool) *flag.FlagSet {
 	fl := flag.NewFlagSet("snapshot", flag.ContinueOnError)
 	addServiceFlags(fl, f)
-	fl.StringVar(out, "o", "", "write the snapshot to `FILE` (atomically) instead of stdout")
+	fl.StringVar(out, "o", "", "write the snapshot to `FILE` instead of stdout")
+	fl.Var((*listFlag)(&f.Hosts), "host", "take the facts from a snapshot `FILE` instead of the live host (with --root: a bundle of a rendered tree)")
+	fl.BoolVar(withConfigs, "with-configs", false, "a bundle: also carry every file judging this node reads (keys and certificates left out, passwords digested), for check --host and cluster")
 	return fl
 }
 
 func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	var f checkFlags
 	var out string
-	fl := snapshotFlagSet(&f, &out)
+	var withConfigs bool
+	fl := snapshotFlagSet(&f, &out, &withConfigs)
 	if code, ok := parseFlags(fl, "snapshot", args, stderr); !ok {
 		return code
 	}
-	// The configs found tell which unix socket directories to record; a
-	// host without any config is still worth a snapshot.
-	hostname := func() string { name, _ := os.Hostname(); return name }
-	services, _, err := loadServices(f, parsers.Root(f.root), hostname)
-	if err != nil && f.namedServices() > 0 {
-		fail(stderr, "snapshot", err)
-		return exitUsage
-	}
-	facts, err := gatherFor(services, parsers.Root(f.root), stderr)
+	facts, err := node.Snapshot(f.Options, withConfigs, stderr)
 	if err != nil {
 		fail(stderr, "snapshot", err)
 		return exitUsage

@@ -4,7 +4,10 @@
 // cannot tell which.
 package host
 
-import "os"
+import (
+	"net/netip"
+	"os"
+)
 
 // Facts is everything checks know about a host. Its YAML form is the
 // snapshot format; its JSON form is the contract's "host" object.
@@ -34,6 +37,62 @@ type Facts struct {
 	// UnknownOwners counts the sockets whose owner Gather could not see
 	// (other users' /proc/PID/fd are private to a non-root reader).
 	UnknownOwners int `yaml:"-" json:"-"`
+
+	// The fields below make a snapshot a bundle (snapshot --with-configs):
+	// the node's own files, so that check --host judges its configs.
+
+	// HAProxyVersion and HAProxyFeatures are what the node's installed
+	// haproxy -vv printed; empty when it has none.
+	HAProxyVersion  string   `yaml:"haproxy_version,omitempty" json:"-"`
+	HAProxyFeatures []string `yaml:"haproxy_features,omitempty" json:"-"`
+	// Resolved are the host names the configs named, as the node's
+	// resolver answered them (an empty list: no answer).
+	Resolved map[string][]netip.Addr `yaml:"resolved,omitempty" json:"-"`
+	// Configs are the configs the bundle was made for when options named
+	// them; nil when they were found at the default paths.
+	Configs *Configs `yaml:"configs,omitempty" json:"-"`
+	// Files are the files judging the node reads, by the names the node
+	// gives them; nil in a snapshot without configs.
+	Files []File `yaml:"files,omitempty" json:"-"`
+	// Omitted are the files a bundle leaves out on purpose (keys and
+	// certificates), with the reason.
+	Omitted []Omitted `yaml:"omitted_files,omitempty" json:"-"`
+}
+
+// IsBundle reports whether the facts carry the node's files.
+func (f *Facts) IsBundle() bool { return len(f.Files) > 0 }
+
+// Configs are the config options a bundle was made with, absolute.
+type Configs struct {
+	Nginx        []string `yaml:"nginx,omitempty"`
+	HAProxy      []string `yaml:"haproxy,omitempty"`
+	Keepalived   []string `yaml:"keepalived,omitempty"`
+	Env          []string `yaml:"env,omitempty"`
+	KeepalivedID string   `yaml:"keepalived_id,omitempty"`
+	// Other are the configs of the other services behind the VIP, by
+	// service name ("apache", "postgresql", "redis").
+	Other map[string][]string `yaml:"other,omitempty"`
+}
+
+// File is one file (or symlink, or directory) of a bundle.
+type File struct {
+	Path string `yaml:"path"`
+	// Link is a symlink's target as written; the file is a link when set.
+	Link string `yaml:"link,omitempty"`
+	// Dir marks a directory the node has (an empty include directory).
+	Dir bool `yaml:"dir,omitempty"`
+	// Content is a text file's content; Base64 holds it instead when it
+	// is not UTF-8.
+	Content string `yaml:"content,omitempty"`
+	Base64  string `yaml:"content_base64,omitempty"`
+	// Redacted are the lines whose secrets were replaced by a digest.
+	Redacted []int `yaml:"redacted_lines,omitempty,flow"`
+}
+
+// Omitted is a file a bundle leaves out and why.
+type Omitted struct {
+	Path   string `yaml:"path"`
+	Reason string `yaml:"reason"`
 }
 
 // Persisted is a sysctl's value at the next boot and the line that sets

@@ -194,11 +194,38 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 		}
 		return family == f
 	}
+	inst.Lines = map[string]parsers.Pos{}
 	for _, c := range n.block {
 		if c.words == nil {
 			continue
 		}
+		inst.Lines[c.words[0]] = c.pos
 		switch c.words[0] {
+		case "nopreempt":
+			inst.Nopreempt = true
+		case "preempt":
+			inst.Nopreempt = false
+		case "advert_int":
+			if len(c.words) < 2 {
+				break
+			}
+			secs, err := strconv.ParseFloat(c.words[1], 64)
+			if err != nil || secs <= 0 || secs > 255 {
+				break
+			}
+			inst.AdvertInt = int(secs*1000 + 0.5)
+		case "authentication":
+			for _, a := range c.block {
+				if len(a.words) < 2 {
+					continue
+				}
+				switch a.words[0] {
+				case "auth_type":
+					inst.AuthType = strings.ToUpper(a.words[1])
+				case "auth_pass":
+					inst.AuthPass = a.words[1]
+				}
+			}
 		case "state":
 			if len(c.words) > 1 {
 				inst.State = c.words[1]
@@ -290,6 +317,7 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 			}
 		}
 	}
+	inst.Family = family
 	// The interface may come after the address blocks, so addresses
 	// without "dev" take it only once the whole block is read.
 	for i := range inst.VIPs {

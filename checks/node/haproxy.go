@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -24,8 +25,24 @@ var haproxyEnvFiles = []string{"/etc/default/haproxy", "/etc/sysconfig/haproxy"}
 // defaults files, then --env files), its version and build features, the
 // host name that names the local peer, and name resolution. Problems in
 // the environment files come back as config errors.
-func haproxyOptions(f checkFlags, root parsers.Root, hostname string) (haproxy.Options, []parsers.Error, error) {
-	opts := haproxy.Options{Root: root, Hostname: hostname, Version: f.haproxyVersion, Resolve: resolver(root)}
+func haproxyOptions(o Options, root parsers.Root, hostname string) (haproxy.Options, []parsers.Error, error) {
+	opts := haproxy.Options{Root: root, Hostname: hostname, Version: o.HAProxyVersion, Resolve: resolver(root)}
+	if b := o.bundle; b != nil {
+		// A bundle's configs resolve as they did on the node.
+		hosts := opts.Resolve
+		opts.Resolve = func(name string) []netip.Addr {
+			if addrs, ok := b.Resolved[name]; ok {
+				return addrs
+			}
+			return hosts(name)
+		}
+		if opts.Version == "" {
+			opts.Version, opts.Features = b.HAProxyVersion, b.HAProxyFeatures
+		}
+	}
+	if o.record != nil {
+		opts.Resolve = o.record.wrap(opts.Resolve)
+	}
 	layers := []map[string]string{environ()}
 	var errs []parsers.Error
 	load := func(path string, optional bool) error {
@@ -45,7 +62,7 @@ func haproxyOptions(f checkFlags, root parsers.Root, hostname string) (haproxy.O
 			return opts, nil, err
 		}
 	}
-	for _, p := range f.envFiles {
+	for _, p := range o.EnvFiles {
 		if err := load(p, false); err != nil {
 			return opts, nil, err
 		}
@@ -53,7 +70,7 @@ func haproxyOptions(f checkFlags, root parsers.Root, hostname string) (haproxy.O
 	opts.Env = haproxy.EnvLookup(layers...)
 	// Only this machine's own haproxy can say what will read a config
 	// judged here; a rendered tree or a snapshot may be another version.
-	if opts.Version == "" && root == "" && len(f.hosts) == 0 {
+	if opts.Version == "" && root == "" && len(o.Hosts) == 0 && o.bundle == nil {
 		opts.Version, opts.Features = installedHAProxy()
 	}
 	return opts, errs, nil
@@ -104,6 +121,25 @@ func resolver(root parsers.Root) func(string) []netip.Addr {
 		for i, a := range addrs {
 			addrs[i] = a.Unmap()
 		}
+		return addrs
+	}
+}
+
+// resolveLog records the names a parser resolved and the answers.
+type resolveLog struct {
+	mu    sync.Mutex
+	names map[string][]netip.Addr
+}
+
+func (r *resolveLog) wrap(resolve func(string) []netip.Addr) func(string) []netip.Addr {
+	return func(name string) []netip.Addr {
+		addrs := resolve(name)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.names == nil {
+			r.names = map[string][]netip.Addr{}
+		}
+		r.names[name] = append([]netip.Addr{}, addrs...)
 		return addrs
 	}
 }

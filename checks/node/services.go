@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"path/filepath"
@@ -11,15 +11,15 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 )
 
-// serviceKind is a service behind the VIP beyond nginx, HAProxy and
+// ServiceKind is a service behind the VIP beyond nginx, HAProxy and
 // keepalived: its flag, where its configs are looked for, its systemd unit
 // and its parser. Adding a service is a parser and one entry in
-// moreServices.
-type serviceKind struct {
-	// name is services[].service, the flag (--name) and the key of
+// MoreServices.
+type ServiceKind struct {
+	// Name is services[].service, the flag (--name) and the key of
 	// .lbdoctor.yaml.
-	name string
-	help string
+	Name string
+	Help string
 	// defaults are the paths (globs) looked at without a flag; every
 	// match is a config of its own (two PostgreSQL clusters, Redis and its
 	// Sentinel). A kind with none found is not listed at all.
@@ -29,15 +29,15 @@ type serviceKind struct {
 	// runAs, when set, is the user the daemon runs as when its unit names
 	// none, because the unit's program drops to it (pg_ctlcluster).
 	runAs string
-	parse func(path string, root parsers.Root) (*parsers.Config, error)
+	Parse func(path string, root parsers.Root) (*parsers.Config, error)
 }
 
-// moreServices are the extra kinds, in the contract's service order.
-func moreServices() []serviceKind {
-	return []serviceKind{
+// MoreServices are the extra kinds, in the contract's service order.
+func MoreServices() []ServiceKind {
+	return []ServiceKind{
 		{
-			name:     "apache",
-			help:     "an Apache httpd main config `PATH` (repeatable; default: autodetect /etc/apache2/apache2.conf, /etc/httpd/conf/httpd.conf)",
+			Name:     "apache",
+			Help:     "an Apache httpd main config `PATH` (repeatable; default: autodetect /etc/apache2/apache2.conf, /etc/httpd/conf/httpd.conf)",
 			defaults: []string{"/etc/apache2/apache2.conf", "/etc/httpd/conf/httpd.conf"},
 			unit: func(p string) string {
 				if strings.Contains(p, "/httpd/") {
@@ -45,11 +45,11 @@ func moreServices() []serviceKind {
 				}
 				return "apache2.service"
 			},
-			parse: parseApache,
+			Parse: parseApache,
 		},
 		{
-			name:     "postgresql",
-			help:     "a PostgreSQL postgresql.conf, or a data directory holding one, `PATH` (repeatable; default: autodetect /etc/postgresql/*/*/postgresql.conf, /var/lib/pgsql/data, /var/lib/pgsql/*/data)",
+			Name:     "postgresql",
+			Help:     "a PostgreSQL postgresql.conf, or a data directory holding one, `PATH` (repeatable; default: autodetect /etc/postgresql/*/*/postgresql.conf, /var/lib/pgsql/data, /var/lib/pgsql/*/data)",
 			defaults: []string{"/etc/postgresql/*/*/postgresql.conf", "/var/lib/pgsql/data/postgresql.conf", "/var/lib/pgsql/*/data/postgresql.conf"},
 			// Debian's postgresql@VERSION-CLUSTER.service runs pg_ctlcluster
 			// as root, which starts the server as the cluster's owner,
@@ -65,7 +65,7 @@ func moreServices() []serviceKind {
 				return ""
 			},
 			runAs: "postgres",
-			parse: func(p string, root parsers.Root) (*parsers.Config, error) {
+			Parse: func(p string, root parsers.Root) (*parsers.Config, error) {
 				if st, err := root.Stat(p); err == nil && st.IsDir() {
 					p = filepath.Join(p, "postgresql.conf")
 				}
@@ -79,8 +79,8 @@ func moreServices() []serviceKind {
 			},
 		},
 		{
-			name:     "redis",
-			help:     "a Redis or Redis Sentinel config `PATH` (repeatable; default: autodetect /etc/redis/redis.conf, /etc/redis/sentinel.conf, /etc/redis.conf, /etc/redis-sentinel.conf)",
+			Name:     "redis",
+			Help:     "a Redis or Redis Sentinel config `PATH` (repeatable; default: autodetect /etc/redis/redis.conf, /etc/redis/sentinel.conf, /etc/redis.conf, /etc/redis-sentinel.conf)",
 			defaults: []string{"/etc/redis/redis.conf", "/etc/redis/sentinel.conf", "/etc/redis.conf", "/etc/redis-sentinel.conf"},
 			unit: func(p string) string {
 				if isSentinel(p) {
@@ -91,7 +91,7 @@ func moreServices() []serviceKind {
 				}
 				return "redis.service"
 			},
-			parse: func(p string, root parsers.Root) (*parsers.Config, error) {
+			Parse: func(p string, root parsers.Root) (*parsers.Config, error) {
 				return redis.Parse(p, redis.Options{Root: root, Sentinel: isSentinel(p)})
 			},
 		},
@@ -109,19 +109,10 @@ func parseApache(p string, root parsers.Root) (*parsers.Config, error) {
 	return apache.Parse(p, apache.Options{Root: root, Env: env, Defines: defines})
 }
 
-// namedServices counts the configs named by flags (or the config file).
-func (f *checkFlags) namedServices() int {
-	n := len(f.nginx) + len(f.haproxy) + len(f.keepalived)
-	for _, paths := range f.more {
-		n += len(*paths)
-	}
-	return n
-}
-
 // unitFor reads the unit that runs the daemon reading path, nil when it
 // has none or it cannot be read (the daemon then runs as its package runs
 // it).
-func (k serviceKind) unitFor(root parsers.Root, path string) *systemd.Unit {
+func (k ServiceKind) unitFor(root parsers.Root, path string) *systemd.Unit {
 	name := k.unit(path)
 	if name == "" {
 		return nil

@@ -1,0 +1,513 @@
+// Package node is the per-node pipeline: it reads a node's service
+// configs, gathers or loads its host facts, and runs the checks over them.
+// check, fix, snapshot and cluster all judge a node through it; the command
+// keeps only flags and output.
+package node
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/lbdoctor/lbdoctor/checks"
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/directive"
+	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
+	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
+	"github.com/lbdoctor/lbdoctor/parsers/nginx"
+	"github.com/lbdoctor/lbdoctor/parsers/sysctl"
+	"github.com/lbdoctor/lbdoctor/parsers/systemd"
+	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
+)
+
+// Where each service's config is looked for when no option names one.
+var (
+	DefaultNginx      = []string{"/etc/nginx/nginx.conf", "/usr/local/nginx/conf/nginx.conf", "/usr/local/etc/nginx/nginx.conf"}
+	DefaultHAProxy    = []string{"/etc/haproxy/haproxy.cfg"}
+	DefaultKeepalived = []string{"/etc/keepalived/keepalived.conf"}
+)
+
+// Options says what to judge: which configs, which host, which checks.
+// The command's flags fill it in.
+type Options struct {
+	Nginx, HAProxy, Keepalived []string
+	// More are the configs named for the services of MoreServices, by
+	// name ("apache", "postgresql", "redis").
+	More map[string][]string
+	// Root reads the configuration as if it were "/".
+	Root string
+	// Hosts are snapshot files to judge against instead of the live host.
+	Hosts          []string
+	Role           string
+	Checks         string
+	Probe          bool
+	EnvFiles       []string
+	HAProxyVersion string
+	KeepalivedID   string
+	Severity       map[string]checks.Severity
+	Suppress       []checks.Suppression
+
+	// bundle is the snapshot whose own configs are judged, when it is one.
+	bundle *host.Facts
+	// record, when set, keeps the names HAProxy's config resolved.
+	record *resolveLog
+}
+
+// named reports whether any option names a config.
+func (o Options) named() bool {
+	n := len(o.Nginx) + len(o.HAProxy) + len(o.Keepalived)
+	for _, paths := range o.More {
+		n += len(paths)
+	}
+	return n > 0
+}
+
+// Evaluate reads the configs and runs the selected checks against each
+// host: the snapshots given, or the live host.
+func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
+	role, err := checks.ParseRole(o.Role)
+	if err != nil {
+		return nil, err
+	}
+	selected, err := checks.Select(checks.All(), o.Checks)
+	if err != nil {
+		return nil, fmt.Errorf("--checks: %w", err)
+	}
+	if o.Root != "" {
+		if st, err := os.Stat(o.Root); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--root %s: not a directory", o.Root)
+		}
+	}
+	if len(o.Hosts) == 1 && !o.named() && o.Root == "" {
+		// One snapshot and no config named: when it is a bundle, its own
+		// configs are judged, below a tree made of its files.
+		facts, err := host.Load(o.Hosts[0])
+		if err != nil {
+			return nil, err
+		}
+		if facts.IsBundle() {
+			return evaluateBundle(o, facts, stderr)
+		}
+	}
+	root := parsers.Root(o.Root)
+	// The snapshots are read while the configs are: only HAProxy and
+	// keepalived need the judged host's name, and they wait for it.
+	hosts := make([]*host.Facts, len(o.Hosts))
+	hostErrs := make([]error, len(o.Hosts))
+	var loading sync.WaitGroup
+	for i, file := range o.Hosts {
+		loading.Go(func() { hosts[i], hostErrs[i] = host.Load(file) })
+	}
+	hostname := func() string {
+		loading.Wait()
+		if len(hosts) > 0 && hosts[0] != nil {
+			return hosts[0].Hostname
+		}
+		name, _ := os.Hostname()
+		return name
+	}
+	services, notes, err := LoadServices(o, root, hostname)
+	loading.Wait()
+	for _, n := range notes {
+		fmt.Fprintln(stderr, "lbdoctor: "+n)
+	}
+	for _, err := range hostErrs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// One scan over every file read: ScanFiles reads them on every CPU.
+	var files []string
+	for _, s := range services {
+		if s.Config != nil {
+			files = append(files, s.Config.Files...)
+		}
+	}
+	ignores := directive.ScanFiles(root, files)
+	var probes map[string]string
+	if o.Probe {
+		if len(o.Hosts) > 0 {
+			return nil, fmt.Errorf("--probe asks this host's kernel; it cannot judge the --host snapshot %s", o.Hosts[0])
+		}
+		if probes, err = probe(services); err != nil {
+			return nil, fmt.Errorf("--probe: %w", err)
+		}
+	}
+	if len(hosts) == 0 {
+		facts, err := Gather(services, root, stderr)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, facts)
+	}
+	// A rendered tree carries the sysctl.d files that will be on the node;
+	// without one, a snapshot keeps what it recorded there.
+	if o.Root != "" {
+		persisted := persistedSysctls(root)
+		for _, facts := range hosts {
+			facts.Persisted = persisted
+		}
+	}
+	bootDirs := tmpfiles.BootDirs(root)
+	var results []*checks.Result
+	for _, facts := range hosts {
+		res, err := checks.Run(&checks.Input{
+			Services: services,
+			Host:     facts,
+			Role:     role,
+			Severity: o.Severity,
+			Suppress: o.Suppress,
+			BootDirs: bootDirs,
+			Ignores:  ignores,
+			Probes:   probes,
+		}, selected)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// evaluateBundle judges a bundle's configs against its facts: its files
+// are written to a temporary tree, read as the root.
+func evaluateBundle(o Options, facts *host.Facts, stderr io.Writer) ([]*checks.Result, error) {
+	dir, err := os.MkdirTemp("", "lbdoctor-bundle-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := materialize(facts, dir); err != nil {
+		return nil, err
+	}
+	o.Root, o.bundle = dir, facts
+	if c := facts.Configs; c != nil {
+		o.Nginx, o.HAProxy, o.Keepalived, o.More = c.Nginx, c.HAProxy, c.Keepalived, c.Other
+		o.EnvFiles = append(append([]string{}, c.Env...), o.EnvFiles...)
+		if o.KeepalivedID == "" {
+			o.KeepalivedID = c.KeepalivedID
+		}
+	}
+	return Evaluate(o, stderr)
+}
+
+// Snapshot gathers the live host's facts for the configs found (which
+// say which unix socket directories to record); withConfigs makes it a
+// bundle that carries every file judging this node reads. A host without
+// any config is still worth a snapshot, unless an option named one.
+func Snapshot(o Options, withConfigs bool, stderr io.Writer) (*host.Facts, error) {
+	root := parsers.Root(o.Root)
+	if withConfigs {
+		o.record = &resolveLog{}
+		// Relative names are the working directory's: the bundle keeps
+		// them absolute, as the node resolves them.
+		for _, list := range []*[]string{&o.Nginx, &o.HAProxy, &o.Keepalived, &o.EnvFiles} {
+			for i, p := range *list {
+				if abs, err := filepath.Abs(p); err == nil && o.Root == "" {
+					(*list)[i] = abs
+				}
+			}
+		}
+	}
+	// A snapshot given stands for the live host: a bundle made of a
+	// rendered tree and recorded facts.
+	var given *host.Facts
+	if len(o.Hosts) > 1 {
+		return nil, fmt.Errorf("a snapshot describes one host; --host given %d times", len(o.Hosts))
+	}
+	if len(o.Hosts) == 1 {
+		var err error
+		if given, err = host.Load(o.Hosts[0]); err != nil {
+			return nil, err
+		}
+	}
+	hostname := func() string {
+		if given != nil {
+			return given.Hostname
+		}
+		name, _ := os.Hostname()
+		return name
+	}
+	services, _, err := LoadServices(o, root, hostname)
+	if err != nil && o.named() {
+		return nil, err
+	}
+	facts := given
+	if facts == nil {
+		if facts, err = Gather(services, root, stderr); err != nil {
+			return nil, err
+		}
+	} else if o.Root != "" {
+		facts.Persisted = persistedSysctls(root)
+	}
+	if !withConfigs {
+		return facts, nil
+	}
+	if facts.Files, facts.Omitted, err = collectBundle(o, root, services); err != nil {
+		return nil, err
+	}
+	facts.Resolved = o.record.names
+	if o.named() || len(o.EnvFiles) > 0 || o.KeepalivedID != "" {
+		facts.Configs = &host.Configs{Nginx: o.Nginx, HAProxy: o.HAProxy, Keepalived: o.Keepalived, Other: o.More, Env: o.EnvFiles, KeepalivedID: o.KeepalivedID}
+	}
+	if root == "" && given == nil {
+		facts.HAProxyVersion, facts.HAProxyFeatures = installedHAProxy()
+	}
+	return facts, nil
+}
+
+// Gather reads the live host, with the state of the directories the
+// services' unix sockets need and the sysctls its next boot sets. What it
+// could not read is said once on stderr, never as a failure.
+func Gather(services []checks.Service, root parsers.Root, stderr io.Writer) (*host.Facts, error) {
+	facts, err := host.Gather()
+	if err != nil {
+		return nil, err
+	}
+	facts.Dirs = host.StatDirs(socketDirs(services))
+	facts.Persisted = persistedSysctls(root)
+	if n := facts.UnknownOwners; n > 0 && os.Geteuid() != 0 {
+		fmt.Fprintf(stderr, "lbdoctor: not running as root: the owners of %d listening %s could not be read (other users' /proc/PID/fd are private); run as root to name them\n", n, pluralize(n, "socket"))
+	}
+	return facts, nil
+}
+
+func pluralize(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// persistedSysctls is what systemd-sysctl sets at boot for the sysctls the
+// checks read; a name no file sets is listed with no file.
+func persistedSysctls(root parsers.Root) []host.Persisted {
+	boot, err := sysctl.ReadBoot(root)
+	if err != nil {
+		return nil
+	}
+	out := []host.Persisted{}
+	for _, name := range []string{host.NonlocalBind4, host.NonlocalBind6, host.BindV6Only, host.UnprivilegedPortMin} {
+		p := host.Persisted{Name: name}
+		if s, ok := boot.Get(name); ok {
+			p.Value, p.File, p.Line = s.Value, s.Pos.File, s.Pos.Line
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// socketDirs lists the directories the services' unix sockets go in.
+func socketDirs(services []checks.Service) []string {
+	seen := map[string]bool{}
+	var dirs []string
+	for _, s := range services {
+		if s.Config == nil {
+			continue
+		}
+		for _, l := range s.Config.Listeners {
+			if l.Proto != parsers.Unix || l.Path == "" {
+				continue
+			}
+			if d := filepath.Dir(l.Path); !seen[d] {
+				seen[d] = true
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	sort.Strings(dirs)
+	return dirs
+}
+
+// LoadServices finds and parses the configs named by flags, or, when no
+// flag names one, those found at the default paths. hostname gives the
+// judged host's name, which names HAProxy's local peer and keepalived's
+// config id; it may block until a snapshot is read.
+//
+// Each config is read in its own goroutine: they share nothing, and on a
+// big load balancer nginx's files alone take longer than everything else,
+// so HAProxy, keepalived and the snapshot are read beside it.
+func LoadServices(o Options, root parsers.Root, hostname func() string) ([]checks.Service, []string, error) {
+	// A unit that cannot be read leaves the daemon as its package runs it.
+	nginxUnit, _ := systemd.ReadUnit(root, "nginx.service")
+	haproxyUnit, _ := systemd.ReadUnit(root, "haproxy.service")
+	parseNginx := func(p string) (*parsers.Config, error) {
+		return nginx.Parse(p, nginx.Options{Root: root, NonRoot: nonRoot(nginxUnit)})
+	}
+	parseHAProxy := func(paths []string) (*parsers.Config, error) {
+		opts, envErrs, err := haproxyOptions(o, root, hostname())
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := haproxy.Parse(paths, opts)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Errors = append(cfg.Errors, envErrs...)
+		return cfg, nil
+	}
+	parseKeepalived := func(p string) (*parsers.Config, error) {
+		// keepalived's config id defaults to the host name without its domain.
+		id := o.KeepalivedID
+		if id == "" {
+			id, _, _ = strings.Cut(hostname(), ".")
+		}
+		return keepalived.Parse(p, keepalived.Options{Root: root, ConfigID: id})
+	}
+
+	var jobs []func() loaded
+	if o.named() {
+		named := func(name, flagName string, paths []string, unit *systemd.Unit, parse func([]string) (*parsers.Config, error)) func() loaded {
+			return func() loaded {
+				for _, p := range paths {
+					if err := mustExist(root, flagName, p); err != nil {
+						return loaded{err: err}
+					}
+				}
+				cfg, err := parse(paths)
+				return loaded{svc: checks.Service{Name: name, Path: strings.Join(paths, ", "), Config: cfg, Unit: unit}, found: true, err: err}
+			}
+		}
+		one := func(parse func(string) (*parsers.Config, error)) func([]string) (*parsers.Config, error) {
+			return func(paths []string) (*parsers.Config, error) { return parse(paths[0]) }
+		}
+		for _, p := range o.Nginx {
+			jobs = append(jobs, named("nginx", "--nginx", []string{p}, nginxUnit, one(parseNginx)))
+		}
+		if len(o.HAProxy) > 0 {
+			jobs = append(jobs, named("haproxy", "--haproxy", o.HAProxy, haproxyUnit, parseHAProxy))
+		}
+		for _, p := range o.Keepalived {
+			jobs = append(jobs, named("keepalived", "--keepalived", []string{p}, nil, one(parseKeepalived)))
+		}
+		for _, k := range MoreServices() {
+			for _, p := range o.More[k.Name] {
+				unit := k.unitFor(root, p)
+				jobs = append(jobs, named(k.Name, "--"+k.Name, []string{p}, unit, func(paths []string) (*parsers.Config, error) { return k.Parse(paths[0], root) }))
+			}
+		}
+	} else {
+		detect := func(name string, paths []string, unit *systemd.Unit, parse func(string) (*parsers.Config, error)) func() loaded {
+			return func() loaded {
+				var tried []string
+				for _, p := range paths {
+					tried = append(tried, root.Path(p))
+					if _, err := root.Stat(p); err != nil {
+						continue
+					}
+					cfg, err := parse(p)
+					return loaded{svc: checks.Service{Name: name, Path: p, Config: cfg, Unit: unit}, found: true, tried: tried, err: err}
+				}
+				return loaded{svc: checks.Service{Name: name, Path: paths[0]}, tried: tried}
+			}
+		}
+		jobs = append(jobs,
+			detect("nginx", DefaultNginx, nginxUnit, parseNginx),
+			detect("haproxy", DefaultHAProxy, haproxyUnit, func(p string) (*parsers.Config, error) { return parseHAProxy([]string{p}) }),
+			detect("keepalived", DefaultKeepalived, nil, parseKeepalived),
+		)
+		// The other services are listed only when found: a host without
+		// PostgreSQL does not need to hear about it.
+		for _, k := range MoreServices() {
+			for _, p := range detectPaths(root, k.defaults) {
+				jobs = append(jobs, func() loaded {
+					cfg, err := k.Parse(p, root)
+					if errors.Is(err, fs.ErrPermission) {
+						// Found but not readable (Redis's configs are 0640):
+						// said on stderr, not a failure of the run.
+						return loaded{skip: true, note: fmt.Sprintf("%s: permission denied: %s not checked (run as root to read it)", root.Path(p), k.Name)}
+					}
+					return loaded{svc: checks.Service{Name: k.Name, Path: p, Config: cfg, Unit: k.unitFor(root, p)}, found: true, tried: []string{root.Path(p)}, err: err}
+				})
+			}
+		}
+	}
+
+	results := make([]loaded, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Go(func() { results[i] = job() })
+	}
+	wg.Wait()
+
+	var services []checks.Service
+	var tried, notes []string
+	var errs []error
+	found := 0
+	for _, r := range results {
+		if r.note != "" {
+			notes = append(notes, r.note)
+		}
+		if r.skip {
+			continue
+		}
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		services = append(services, r.svc)
+		tried = append(tried, r.tried...)
+		if r.found {
+			found++
+		}
+	}
+	if len(errs) > 0 {
+		// A flag naming a missing file is a usage error of its own; the
+		// first one, in flag order, is the one to fix first.
+		if o.named() {
+			return nil, notes, errs[0]
+		}
+		return nil, notes, errors.Join(errs...)
+	}
+	if found == 0 {
+		var more []string
+		for _, k := range MoreServices() {
+			for _, p := range k.defaults {
+				more = append(more, root.Path(p))
+			}
+		}
+		return nil, notes, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL or Redis config either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "), strings.Join(more, ", "))
+	}
+	return services, notes, nil
+}
+
+// loaded is one config read by loadServices.
+type loaded struct {
+	svc   checks.Service
+	found bool
+	tried []string
+	err   error
+	// skip leaves the config out, and note says why (on stderr).
+	skip bool
+	note string
+}
+
+// nonRoot reports whether the unit runs the daemon's master as a user other
+// than root, which changes nginx's default listen port.
+func nonRoot(u *systemd.Unit) bool {
+	return u != nil && !u.Masked && !u.RunsAsRoot()
+}
+
+// mustExist turns a config named on the command line that cannot be read
+// into a clear usage error.
+func mustExist(root parsers.Root, flagName, p string) error {
+	_, err := root.Stat(p)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s: no such file or directory", flagName, root.Path(p))
+	default:
+		return fmt.Errorf("%s %s: %w", flagName, root.Path(p), err)
+	}
+}
