@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -92,7 +93,11 @@ func gatherLinks(f *Facts) (map[int]string, error) {
 	for _, l := range links {
 		a := l.Attrs()
 		names[a.Index] = a.Name
-		f.Interfaces = append(f.Interfaces, Interface{Name: a.Name, Index: a.Index, Up: a.Flags&net.FlagUp != 0})
+		itf := Interface{Name: a.Name, Index: a.Index, Up: a.Flags&net.FlagUp != 0}
+		if len(a.HardwareAddr) == 6 && a.HardwareAddr.String() != "00:00:00:00:00:00" {
+			itf.MAC = a.HardwareAddr.String()
+		}
+		f.Interfaces = append(f.Interfaces, itf)
 	}
 	return names, nil
 }
@@ -203,6 +208,9 @@ func addrFlags(flags int, family string) []string {
 	}
 	if flags != 0 {
 		out = append(out, fmt.Sprintf("0x%x", flags))
+	}
+	if !slices.Contains(out, "permanent") {
+		out = append(out, "dynamic")
 	}
 	return out
 }
