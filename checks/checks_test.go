@@ -16,6 +16,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
+	"github.com/lbdoctor/lbdoctor/parsers/netcfg"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
@@ -138,6 +139,13 @@ func runCase(t *testing.T, file string) {
 	}
 	if in.Host, err = host.Load(hostFile); err != nil {
 		t.Fatal(err)
+	}
+	// Network configuration files in the archive stand for the host's, as
+	// --root reads them.
+	if in.Host.Network == nil {
+		if c := netcfg.Read(parsers.Root(dir)); len(c.Files) > 0 {
+			in.Host.Network = c
+		}
 	}
 	unit := func(name string) *systemd.Unit {
 		u, err := systemd.ReadUnit(parsers.Root(dir), name+".service")

@@ -126,6 +126,7 @@ func (u *ifupdown) read(file string, depth int) {
 				if !strings.HasPrefix(pat, "/") {
 					pat = path.Join(path.Dir(file), pat)
 				}
+				u.c.Sources = append(u.c.Sources, pat)
 				matches, _ := u.root.Glob(pat)
 				for _, m := range matches {
 					u.read(m, depth+1)
@@ -137,6 +138,11 @@ func (u *ifupdown) read(file string, depth int) {
 					pat = path.Join(path.Dir(file), pat)
 				}
 				dirs, _ := u.root.Glob(pat)
+				if !strings.ContainsAny(pat, "*?[") {
+					u.c.Sources = append(u.c.Sources, pat)
+				} else {
+					u.c.Sources = append(u.c.Sources, dirs...)
+				}
 				for _, d := range dirs {
 					_, des, _, _ := u.root.ReadConfDir(d)
 					var names []string

@@ -41,6 +41,10 @@ type Config struct {
 	// definition, ifupdown iface stanza, .network file, NetworkManager
 	// connection or ifcfg file.
 	Profiles []Profile `yaml:"profiles,omitempty" json:"profiles,omitempty"`
+	// Sources are the patterns of ifupdown's source lines and the
+	// directories of its source-directory lines, absolute: where a new
+	// ifupdown file is read from.
+	Sources []string `yaml:"ifupdown_sources,omitempty" json:"ifupdown_sources,omitempty"`
 	// Errors are lines or files the tools would reject or skip.
 	Errors []parsers.Error `yaml:"-" json:"errors,omitempty"`
 }
@@ -225,6 +229,20 @@ func (c *Config) networkdOrder() []*Profile {
 func (c *Config) HasTool(tool string) bool {
 	for _, f := range c.Files {
 		if f.Tool == tool {
+			return true
+		}
+	}
+	return false
+}
+
+// IfupdownReads reports whether ifupdown reads file, through a source or
+// source-directory line of /etc/network/interfaces.
+func (c *Config) IfupdownReads(file string) bool {
+	for _, s := range c.Sources {
+		if s == path.Dir(file) && sourceDirName.MatchString(path.Base(file)) {
+			return true
+		}
+		if ok, _ := path.Match(s, file); ok {
 			return true
 		}
 	}
