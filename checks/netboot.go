@@ -148,7 +148,11 @@ func (v *netView) configured(iface string) string {
 	for _, p := range ps {
 		parts = append(parts, fmt.Sprintf("%s %s (%s)", toolTitle[p.Tool], p.Name, parsers.Pos{File: p.File, Line: p.Line}))
 	}
-	return fmt.Sprintf("%s configures %s without it", strings.Join(parts, " and "), iface)
+	verb := "configures"
+	if len(parts) > 1 {
+		verb = "configure"
+	}
+	return fmt.Sprintf("%s %s %s without it", strings.Join(parts, " and "), verb, iface)
 }
 
 // fix is the persistent configuration that adds the address at boot, in
@@ -159,9 +163,17 @@ func (v *netView) fix(n netNeed) (cmds []string, persist []FileLine) {
 	ap := netip.PrefixFrom(n.ip, n.have.Prefix).String()
 	var profile *netcfg.Profile
 	tool := ""
+	var mac string
+	for _, i := range v.ifaces {
+		if i.Name == iface {
+			mac = i.MAC
+		}
+	}
 	for _, t := range toolNames {
 		for _, p := range v.applied[iface] {
-			if p.Tool == t && profile == nil {
+			// A profile matched only by a MAC the facts do not know is
+			// assumed to apply, but is no place to write the fix to.
+			if p.Tool == t && profile == nil && (mac != "" || len(p.Match.MACs) == 0) {
 				profile, tool = p, t
 			}
 		}
