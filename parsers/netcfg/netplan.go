@@ -26,7 +26,11 @@ func netplanFiles(root parsers.Root) []string {
 	for _, dir := range netplanDirs {
 		matches, _ := root.Glob(dir + "/*.yaml")
 		for _, m := range matches {
-			byName[path.Base(m)] = m
+			// glob(3), which netplan uses, does not match a leading dot
+			// with "*"; Go's Glob does.
+			if !strings.HasPrefix(path.Base(m), ".") {
+				byName[path.Base(m)] = m
+			}
 		}
 	}
 	names := make([]string, 0, len(byName))
