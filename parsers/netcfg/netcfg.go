@@ -144,6 +144,9 @@ func (m Match) Matches(i Iface) bool {
 			return false
 		}
 	}
+	if len(m.MACs) > 0 && i.Name == "lo" {
+		return false // loopback has no hardware address to match
+	}
 	if len(m.MACs) > 0 && i.MAC != "" {
 		hit := false
 		for _, mac := range m.MACs {

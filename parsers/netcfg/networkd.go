@@ -19,6 +19,9 @@ var networkdDirs = []string{"/etc/systemd/network", "/run/systemd/network", "/us
 type iniLine struct {
 	file, section, key, value string
 	line                      int
+	// sect counts the section headers of the file up to this line, which
+	// tells two [Address] sections in a row apart.
+	sect int
 }
 
 // parseINI reads a systemd unit-style file: sections, comments starting
@@ -26,6 +29,7 @@ type iniLine struct {
 func parseINI(file string, data []byte) []iniLine {
 	var out []iniLine
 	section := ""
+	sect := 0
 	lines := strings.Split(string(data), "\n")
 	for i := 0; i < len(lines); i++ {
 		start := i + 1
@@ -39,13 +43,14 @@ func parseINI(file string, data []byte) []iniLine {
 		}
 		if l[0] == '[' && strings.HasSuffix(l, "]") {
 			section = l[1 : len(l)-1]
+			sect++
 			continue
 		}
 		k, v, ok := strings.Cut(l, "=")
 		if !ok {
 			continue
 		}
-		out = append(out, iniLine{file: file, section: section, key: strings.TrimSpace(k), value: strings.TrimSpace(v), line: start})
+		out = append(out, iniLine{file: file, section: section, key: strings.TrimSpace(k), value: strings.TrimSpace(v), line: start, sect: sect})
 	}
 	return out
 }
@@ -136,14 +141,14 @@ func networkdProfile(c *Config, file, name string, lines []iniLine) Profile {
 		}
 		inAddress = nil
 	}
-	prevSection, prevFile := "", ""
+	prevSect, prevFile := -1, ""
 	for _, l := range lines {
-		if l.section != prevSection || l.file != prevFile {
+		if l.sect != prevSect || l.file != prevFile {
 			flush()
 			if l.section == "Address" {
 				inAddress = &Addr{}
 			}
-			prevSection, prevFile = l.section, l.file
+			prevSect, prevFile = l.sect, l.file
 		}
 		switch l.section + "." + l.key {
 		case "Match.Name":
