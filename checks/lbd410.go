@@ -32,6 +32,12 @@ rules; conditions it cannot judge (a driver, a PCI path) are assumed to
 hold. Files in /run do not count: /run is emptied at boot (LBD413). A
 dynamic address is LBD411; a host with no configuration at all is LBD412.
 
+Of ifupdown's up, post-up and pre-up commands lbdoctor reads "ip addr add"
+and "ip addr replace" (with $IFACE); an address added by another command, a
+hook script in /etc/network/if-up.d, cloud-init at every boot or a unit of
+your own is not seen: silence the finding with an lbdoctor:ignore that says
+so.
+
 Fix: add the address to the configuration of the tool that manages the
 interface; lbdoctor prints the file and its lines, e.g. for netplan
 

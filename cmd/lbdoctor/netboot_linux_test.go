@@ -87,14 +87,16 @@ iface nb0 inet static
 
 source conf.d/*.conf
 `,
-				"etc/network/conf.d/nb1.conf": "auto nb1\niface nb1 inet manual\n    up ip addr add 10.78.1.5/24 dev nb1\n    post-up ip addr add 10.78.1.6/24 dev nb1 && ip addr add 10.78.1.7/24 dev nb1\n",
+				"etc/network/conf.d/nb1.conf": "auto nb1\niface nb1 inet manual\n    up ip addr add 10.78.1.5/24 dev nb1\n    post-up ip addr add 10.78.1.6/24 dev nb1 && ip addr add 10.78.1.7/24 dev nb1\n" +
+					// no netmask: ifupdown takes the class's, /16 here
+					"iface nb1 inet static\n    address 172.20.0.5\n",
 			},
 			hand: [][]string{
 				{"addr", "add", "10.78.0.99/24", "dev", "nb0"},
 				{"addr", "add", "10.78.0.100/24", "dev", "nb0"},
 				{"addr", "add", "fd78::99/64", "dev", "nb1", "nodad"},
 			},
-			listens: []string{"10.78.0.5", "10.78.1.5", "10.78.1.6", "10.78.1.7", "10.78.0.99", "10.78.0.100", "fd78::99"},
+			listens: []string{"10.78.0.5", "10.78.1.5", "10.78.1.6", "10.78.1.7", "172.20.0.5", "10.78.0.99", "10.78.0.100", "fd78::99"},
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package netcfg
 
 import (
+	"net/netip"
 	"path"
 	"regexp"
 	"sort"
@@ -70,7 +71,7 @@ func (u *ifupdown) read(file string, depth int) {
 	}
 	u.c.addFile(Ifupdown, file)
 	var cur *Profile
-	var stanzaName, method string
+	var stanzaName, method, family string
 	var netmask string
 	var addr *Addr
 	finish := func() {
@@ -79,6 +80,11 @@ func (u *ifupdown) read(file string, depth int) {
 		}
 		if addr != nil {
 			a, ok := parseAddr(addr.Address, 32, 128)
+			if ok && !strings.Contains(addr.Address, "/") && netmask == "" && family == "inet" {
+				// ifupdown derives a missing netmask from the address
+				// class, as ifup in a namespace shows: 10.55.0.5 -> /8.
+				a.Prefix = classfulPrefix(a.Address)
+			}
 			if ok && !strings.Contains(addr.Address, "/") && netmask != "" {
 				if n, err := strconv.Atoi(netmask); err == nil {
 					a.Prefix = n
@@ -158,8 +164,7 @@ func (u *ifupdown) read(file string, depth int) {
 				}
 			}
 		case word == "iface" && len(f) >= 4:
-			stanzaName, method = f[1], f[3]
-			family := f[2]
+			stanzaName, family, method = f[1], f[2], f[3]
 			dev, _, _ := strings.Cut(stanzaName, ":")
 			cur = &Profile{Tool: Ifupdown, Name: stanzaName, Kind: stanzaName, File: file, Line: lineNo, Match: Match{Names: []string{dev}}, Runtime: isRuntime(file)}
 			switch {
@@ -256,4 +261,22 @@ func oneIPAddrAdd(w []string, iface, dev string) (devAddr, bool) {
 		d = dev
 	}
 	return devAddr{dev: d, addr: a}, true
+}
+
+// classfulPrefix is the prefix of an IPv4 address's class: A /8, B /16,
+// C /24, anything else /32.
+func classfulPrefix(addr string) int {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is4() {
+		return 32
+	}
+	switch b := ip.As4()[0]; {
+	case b < 128:
+		return 8
+	case b < 192:
+		return 16
+	case b < 224:
+		return 24
+	}
+	return 32
 }
