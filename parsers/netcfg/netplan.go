@@ -3,6 +3,7 @@ package netcfg
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -174,8 +175,9 @@ func mergeNetplanDef(c *Config, d *netplanDef, file string, body *yaml.Node) {
 		case "set-name":
 			d.setName = val.Value
 		case "match":
+			// A later file's match merges key by key with the earlier
+			// one, as netplan generate shows.
 			d.matchGiven = true
-			d.match = Match{}
 			for j := 0; j+1 < len(val.Content); j += 2 {
 				k, v := val.Content[j].Value, val.Content[j+1]
 				switch k {
@@ -184,6 +186,7 @@ func mergeNetplanDef(c *Config, d *netplanDef, file string, body *yaml.Node) {
 				case "macaddress":
 					d.match.MACs = []string{normMAC(v.Value)}
 				default:
+					d.match.Other = slices.DeleteFunc(d.match.Other, func(o string) bool { return strings.HasPrefix(o, k+"=") })
 					d.match.Other = append(d.match.Other, k+"="+v.Value)
 				}
 			}

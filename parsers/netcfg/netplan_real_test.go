@@ -98,6 +98,18 @@ var netplanCases = []struct {
 		"etc/netplan/99-vip.yaml": "network:\n  version: 2\n  ethernets:\n    ens3:\n      addresses: [192.0.2.100/32]\n"}},
 	{"type-level renderer", map[string]string{
 		"etc/netplan/50.yaml": "network:\n  version: 2\n  ethernets:\n    renderer: NetworkManager\n    eth0:\n      addresses: [10.0.0.5/24]\n  bonds:\n    bond0:\n      interfaces: [eth0]\n      addresses: [10.2.0.1/24]\n"}},
+	{"renderer set in a later file", map[string]string{
+		"etc/netplan/10.yaml": "network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [10.0.0.5/24]\n",
+		"etc/netplan/20.yaml": "network:\n  version: 2\n  renderer: NetworkManager\n  ethernets:\n    eth1:\n      addresses: [10.1.0.5/24]\n"}},
+	{"device networkd under a global NetworkManager", map[string]string{
+		"etc/netplan/50.yaml": "network:\n  version: 2\n  renderer: NetworkManager\n  ethernets:\n    eth0:\n      renderer: networkd\n      addresses: [10.0.0.5/24]\n    eth1:\n      addresses: [10.1.0.5/24]\n"}},
+	{"match by name and MAC together", map[string]string{
+		"etc/netplan/50.yaml": "network:\n  version: 2\n  ethernets:\n    nic:\n      match:\n        name: \"en*\"\n        macaddress: \"52:54:00:00:00:09\"\n      addresses: [10.0.0.5/24]\n"}},
+	{"a later file replaces the match", map[string]string{
+		"etc/netplan/10.yaml": "network:\n  version: 2\n  ethernets:\n    nic:\n      match: {name: \"eth*\"}\n      addresses: [10.0.0.5/24]\n",
+		"etc/netplan/20.yaml": "network:\n  version: 2\n  ethernets:\n    nic:\n      match: {macaddress: \"52:54:00:00:00:0a\"}\n"}},
+	{"IPv6 spelled long and upper case", map[string]string{
+		"etc/netplan/50.yaml": "network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [\"FD00:0:0::5/64\", \"2001:DB8::1/128\"]\n"}},
 }
 
 // TestNetplanGenerate writes each case below a fresh root, runs the real
