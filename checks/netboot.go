@@ -88,7 +88,7 @@ type netNeed struct {
 
 // needsAddress returns the address of this host that l binds and needs at
 // the next boot: a specific, non-loopback address that is not a keepalived
-// VIP (keepalived adds those), for a listener that does not bind non-local
+// VIP or static_ipaddress (keepalived adds those), for a listener that does not bind non-local
 // addresses, on a host whose non-local bind is off at boot.
 func (v *netView) needsAddress(p *Pass, l *parsers.Listener) (netNeed, bool) {
 	if !opensIPSocket(l) || l.Transparent {
@@ -100,6 +100,17 @@ func (v *netView) needsAddress(p *Pass, l *parsers.Listener) (netNeed, bool) {
 	}
 	if _, isVIP := p.VIPFor(l.Addr); isVIP {
 		return netNeed{}, false
+	}
+	// keepalived's static_ipaddress: keepalived adds it when it starts.
+	for _, s := range p.Services {
+		if s.Config == nil || s.Config.NetNamespace != "" {
+			continue
+		}
+		for _, a := range s.Config.StaticAddresses {
+			if a.Prefix.Addr().WithZone("").Unmap() == ip {
+				return netNeed{}, false
+			}
+		}
 	}
 	name := nonlocalSysctl(l)
 	if boot, _, known := bootValue(p.Host, name); (known && boot == "1") || (!known && p.Host.Sysctl(name) == "1") {
