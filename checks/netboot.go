@@ -95,7 +95,9 @@ func (v *netView) needsAddress(p *Pass, l *parsers.Listener) (netNeed, bool) {
 		return netNeed{}, false
 	}
 	ip := l.Addr.WithZone("").Unmap()
-	if ip.IsUnspecified() || ip.IsLoopback() {
+	// The kernel derives an IPv6 link-local address from the link at
+	// every boot; no configuration file names it.
+	if ip.IsUnspecified() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
 		return netNeed{}, false
 	}
 	if _, isVIP := p.VIPFor(l.Addr); isVIP {
