@@ -59,7 +59,7 @@ or for ifupdown
 (or make it a keepalived VIP, or set net.ipv4.ip_nonlocal_bind = 1 in
 sysctl.d when the address only has to be bindable).`,
 	Run: func(p *Pass) error {
-		if p.Host.Network == nil || len(p.Host.Network.Files) == 0 {
+		if p.Host.Network == nil || !p.Host.Network.Active() {
 			return nil // unknown, or LBD412
 		}
 		v := newNetView(p.Host)

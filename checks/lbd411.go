@@ -44,7 +44,7 @@ tool that manages the interface (see LBD410).`,
 				if len(dhcp) > 0 {
 					why += "; " + strings.Join(dhcp, "; ")
 				}
-				if len(v.cfg.Files) > 0 {
+				if v.cfg.Active() {
 					fix, persist = v.fix(n)
 				}
 			}

@@ -15,7 +15,12 @@ var LBD412 = &Check{
 	Doc: `Listeners bind addresses this host has now, but lbdoctor found no
 network configuration of any tool below --root: no netplan YAML, no
 /etc/network/interfaces, no systemd-networkd .network file, no
-NetworkManager keyfile, no ifcfg file. Either the addresses are added by
+NetworkManager keyfile, no ifcfg file; or the files it found configure
+nothing at boot: they belong to tools whose service the next boot does not
+start (systemd-networkd.service, NetworkManager.service, networking.service
+not enabled: systemd ships .network files for containers and Wi-Fi whether
+networkd runs or not), or they are in /run, or hold no interface at all
+(an /etc/network/interfaces that only sources an empty directory). Either the addresses are added by
 something lbdoctor does not read (cloud-init at every boot, a custom unit,
 a container runtime), or they were added by hand and are gone after the
 next reboot. lbdoctor says this once, naming the addresses, instead of
@@ -27,7 +32,7 @@ With --root on a rendered config tree that does not carry the network files,
 lbdoctor does not guess and stays silent; a snapshot keeps what it
 recorded.`,
 	Run: func(p *Pass) error {
-		if p.Host.Network == nil || len(p.Host.Network.Files) > 0 {
+		if p.Host.Network == nil || p.Host.Network.Active() {
 			return nil
 		}
 		v := newNetView(p.Host)
@@ -52,6 +57,13 @@ recorded.`,
 		}
 		first.Message = fmt.Sprintf("no network configuration found: lbdoctor cannot tell whether %s come back after a reboot", strings.Join(addrs, ", "))
 		first.Why = "none of netplan (/etc/netplan, /run/netplan, /lib/netplan), ifupdown (/etc/network/interfaces), systemd-networkd (systemd/network directories), NetworkManager (system-connections) or ifcfg (/etc/sysconfig/network-scripts) has a file here"
+		if len(p.Host.Network.Files) > 0 {
+			first.Message = fmt.Sprintf("no network configuration is applied at boot: lbdoctor cannot tell whether %s come back after a reboot", strings.Join(addrs, ", "))
+			first.Why = fmt.Sprintf("the network files found (%s) configure nothing at boot", filesRead(v))
+			if d := p.Host.Network.Disabled; len(d) > 0 {
+				first.Why += "; not enabled: " + strings.Join(d, ", ")
+			}
+		}
 		p.Report(*first)
 		return nil
 	},

@@ -33,7 +33,7 @@ Fix: what the why line says: copy the /run file to /etc, add "auto IFACE",
 set autoconnect=yes or ONBOOT=yes, or move the address into the .network
 file that applies.`,
 	Run: func(p *Pass) error {
-		if p.Host.Network == nil || len(p.Host.Network.Files) == 0 {
+		if p.Host.Network == nil || !p.Host.Network.Active() {
 			return nil
 		}
 		v := newNetView(p.Host)

@@ -60,7 +60,11 @@ func newNetView(h *host.Facts) *netView {
 		return v
 	}
 	for _, ap := range v.cfg.AtBoot(v.ifaces) {
-		v.applied[ap.Iface.Name] = append(v.applied[ap.Iface.Name], ap.Profile)
+		// Only a sure match describes the interface or takes a fix; any
+		// match counts for the addresses the boot adds.
+		if ap.Sure {
+			v.applied[ap.Iface.Name] = append(v.applied[ap.Iface.Name], ap.Profile)
+		}
 		for _, a := range ap.Profile.Addresses {
 			if ip, err := netip.ParseAddr(a.Address); err == nil {
 				if _, ok := v.boot[ip]; !ok {
@@ -151,7 +155,7 @@ func (v *netView) configured(iface string) string {
 	if len(ps) == 0 {
 		var tools []string
 		for _, t := range toolNames {
-			if v.cfg.HasTool(t) {
+			if v.cfg.ToolActive(t) {
 				tools = append(tools, toolTitle[t])
 			}
 		}
@@ -176,24 +180,16 @@ func (v *netView) fix(n netNeed) (cmds []string, persist []FileLine) {
 	ap := netip.PrefixFrom(n.ip, n.have.Prefix).String()
 	var profile *netcfg.Profile
 	tool := ""
-	var mac string
-	for _, i := range v.ifaces {
-		if i.Name == iface {
-			mac = i.MAC
-		}
-	}
 	for _, t := range toolNames {
 		for _, p := range v.applied[iface] {
-			// A profile matched only by a MAC the facts do not know is
-			// assumed to apply, but is no place to write the fix to.
-			if p.Tool == t && profile == nil && (mac != "" || len(p.Match.MACs) == 0) {
+			if p.Tool == t && profile == nil {
 				profile, tool = p, t
 			}
 		}
 	}
 	if tool == "" {
 		for _, t := range toolNames {
-			if v.cfg.HasTool(t) {
+			if v.cfg.ToolActive(t) {
 				tool = t
 				break
 			}

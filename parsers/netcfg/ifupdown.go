@@ -54,6 +54,7 @@ func readIfupdown(root parsers.Root, c *Config) {
 			if !u.auto[stanza] && !u.hotplg[stanza] {
 				p.Inactive = "not marked auto or allow-hotplug"
 			}
+			p.hotplug = u.hotplg[stanza] && !u.auto[stanza]
 			c.Profiles = append(c.Profiles, p)
 		}
 	}

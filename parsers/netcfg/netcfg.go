@@ -17,6 +17,7 @@ package netcfg
 import (
 	"net/netip"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -45,6 +46,10 @@ type Config struct {
 	// directories of its source-directory lines, absolute: where a new
 	// ifupdown file is read from.
 	Sources []string `yaml:"ifupdown_sources,omitempty" json:"ifupdown_sources,omitempty"`
+	// Disabled are the services of tools found that the next boot does not
+	// start ("systemd-networkd.service"): their profiles are inactive.
+	// lbdoctor judges this only when the root has /etc/systemd/system.
+	Disabled []string `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 	// Errors are lines or files the tools would reject or skip.
 	Errors []parsers.Error `yaml:"-" json:"errors,omitempty"`
 }
@@ -82,6 +87,8 @@ type Profile struct {
 	// "ipv6".
 	DHCP      []string `yaml:"dhcp,omitempty" json:"dhcp,omitempty"`
 	Addresses []Addr   `yaml:"addresses,omitempty" json:"addresses,omitempty"`
+
+	hotplug bool // ifupdown: on an allow-hotplug line, which udev brings up
 }
 
 // Match says which interfaces a profile applies to. An interface matches
@@ -129,6 +136,28 @@ type Iface struct {
 // lbdoctor cannot judge, and a MAC condition on an interface whose MAC is
 // unknown, are assumed to hold.
 func (m Match) Matches(i Iface) bool {
+	ok, _ := m.judge(i)
+	return ok
+}
+
+// Sure reports whether Matches decided without assuming anything: no
+// condition it cannot judge, and a MAC known where one is asked for.
+func (m Match) Sure(i Iface) bool {
+	_, sure := m.judge(i)
+	return sure
+}
+
+func (m Match) judge(i Iface) (ok, sure bool) {
+	if !m.names(i) {
+		return false, true
+	}
+	if len(m.MACs) > 0 && i.Name == "lo" {
+		return false, true // loopback has no hardware address to match
+	}
+	return true, len(m.Other) == 0 && (len(m.MACs) == 0 || i.MAC != "")
+}
+
+func (m Match) names(i Iface) bool {
 	if len(m.Names) == 0 && len(m.MACs) == 0 && len(m.Other) == 0 {
 		return false
 	}
@@ -143,9 +172,6 @@ func (m Match) Matches(i Iface) bool {
 		if hit == m.Invert {
 			return false
 		}
-	}
-	if len(m.MACs) > 0 && i.Name == "lo" {
-		return false // loopback has no hardware address to match
 	}
 	if len(m.MACs) > 0 && i.MAC != "" {
 		hit := false
@@ -162,16 +188,20 @@ func (m Match) Matches(i Iface) bool {
 	return true
 }
 
-// Applied is a profile that configures an interface at boot.
+// Applied is a profile that configures an interface at boot. Sure is false
+// when the match rests on a condition lbdoctor cannot judge.
 type Applied struct {
 	Iface   Iface
 	Profile *Profile
+	Sure    bool
 }
 
 // AtBoot returns, for each interface, the profiles that configure it at the
 // next boot: profiles from /run and inactive ones do not count; of the
 // networkd profiles only the first matching one by Order applies, as
-// systemd-networkd picks one .network file per link.
+// systemd-networkd picks one .network file per link. A networkd profile
+// whose match is not sure applies, and the search goes on after it, so that
+// a vendor file matching "Type=wlan" does not hide the file that applies.
 func (c *Config) AtBoot(ifaces []Iface) []Applied {
 	var out []Applied
 	networkd := c.networkdOrder()
@@ -180,17 +210,20 @@ func (c *Config) AtBoot(ifaces []Iface) []Applied {
 			if p.Runtime || !p.Match.Matches(i) {
 				continue
 			}
+			sure := p.Match.Sure(i)
 			if p.Inactive == "" {
-				out = append(out, Applied{i, p})
+				out = append(out, Applied{i, p, sure})
 			}
-			break
+			if sure {
+				break
+			}
 		}
 		for k := range c.Profiles {
 			p := &c.Profiles[k]
 			if p.Order != "" || p.Runtime || p.Inactive != "" || !p.Match.Matches(i) {
 				continue
 			}
-			out = append(out, Applied{i, p})
+			out = append(out, Applied{i, p, p.Match.Sure(i)})
 		}
 	}
 	return out
@@ -210,7 +243,9 @@ func (c *Config) Shadowing(p *Profile, i Iface) *Profile {
 		if q == p {
 			return nil
 		}
-		return q
+		if q.Match.Sure(i) {
+			return q
+		}
 	}
 	return nil
 }
@@ -261,7 +296,91 @@ func Read(root parsers.Root) *Config {
 	readNetworkd(root, c)
 	readNetworkManager(root, c)
 	readIfcfg(root, c)
+	c.markDisabled(root)
 	return c
+}
+
+// Active reports whether any profile is applied at the next boot: one not
+// in /run, not inactive (its tool's service included).
+func (c *Config) Active() bool {
+	for _, p := range c.Profiles {
+		if p.Inactive == "" && !p.Runtime {
+			return true
+		}
+	}
+	return false
+}
+
+// ToolActive reports whether files of the tool were read and its service
+// is not known to be disabled.
+func (c *Config) ToolActive(tool string) bool {
+	return c.HasTool(tool) && (tool == Netplan || !slices.Contains(c.Disabled, serviceOf[tool]))
+}
+
+// serviceOf is the systemd unit that applies each tool's files at boot
+// (netplan's generator enables its renderer itself).
+var serviceOf = map[string]string{
+	Networkd:       "systemd-networkd.service",
+	NetworkManager: "NetworkManager.service",
+	Ifupdown:       "networking.service",
+	Ifcfg:          "network.service",
+}
+
+// markDisabled makes the profiles of tools whose service is not enabled at
+// boot inactive. netplan's generator enables systemd-networkd when a
+// definition renders with it; RHEL's ifcfg files are read by
+// NetworkManager's ifcfg-rh plugin or the old network.service; ifupdown's
+// allow-hotplug interfaces come up through udev without networking.service.
+func (c *Config) markDisabled(root parsers.Root) {
+	if fi, err := root.Stat("/etc/systemd/system"); err != nil || !fi.IsDir() {
+		return // a tree without systemd's configuration: not judged
+	}
+	on := map[string]bool{}
+	for _, u := range []string{"systemd-networkd.service", "NetworkManager.service", "networking.service", "network.service"} {
+		on[u] = unitEnabled(root, u)
+	}
+	for _, p := range c.Profiles {
+		if p.Tool == Netplan && p.Order != "" && !p.Runtime {
+			on["systemd-networkd.service"] = true
+		}
+	}
+	if on["NetworkManager.service"] {
+		on["network.service"] = true
+	}
+	for _, t := range []string{Networkd, NetworkManager, Ifupdown, Ifcfg} {
+		if u := serviceOf[t]; !on[u] && c.HasTool(t) {
+			c.Disabled = append(c.Disabled, u)
+		}
+	}
+	for k := range c.Profiles {
+		p := &c.Profiles[k]
+		unit := serviceOf[p.Tool]
+		switch {
+		case p.Tool == Netplan && p.Order == "":
+			unit = "NetworkManager.service"
+		case p.Tool == Netplan, p.Tool == Ifupdown && p.hotplug:
+			continue
+		}
+		if !on[unit] && p.Inactive == "" {
+			p.Inactive = unit + " is not enabled"
+		}
+	}
+}
+
+// unitEnabled reports whether a systemd unit is started at boot below
+// root: linked from a .wants or .requires directory, and not masked.
+func unitEnabled(root parsers.Root, unit string) bool {
+	if r, _ := root.Chase("/etc/systemd/system/" + unit); r == "/dev/null" {
+		return false
+	}
+	for _, dir := range []string{"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
+		for _, kind := range []string{"wants", "requires"} {
+			if m, _ := root.Glob(dir + "/*." + kind + "/" + unit); len(m) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *Config) addFile(tool, file string) { c.Files = append(c.Files, File{Tool: tool, Path: file}) }

@@ -204,3 +204,56 @@ func FuzzRead(f *testing.F) {
 		c.AtBoot([]Iface{{Name: "a"}, {Name: "eth0"}})
 	})
 }
+
+// TestServices holds the reading to which tools the next boot runs: with
+// /etc/systemd/system in the tree, a tool whose service is not enabled
+// configures nothing; netplan enables networkd by rendering with it; udev
+// brings allow-hotplug interfaces up without networking.service.
+func TestServices(t *testing.T) {
+	eth0, eth1 := Iface{Name: "eth0"}, Iface{Name: "eth1"}
+	for _, tc := range []struct {
+		name     string
+		files    map[string]string
+		want     []string
+		disabled []string
+		active   bool
+	}{
+		{"networkd disabled, ifupdown enabled", map[string]string{
+			"etc/systemd/system/network-online.target.wants/networking.service": "->/lib/systemd/system/networking.service",
+			"usr/lib/systemd/network/50-a.network":                              "[Match]\nName=eth0\n[Network]\nAddress=10.0.0.9/24\n",
+			"etc/network/interfaces":                                            "auto eth1\niface eth1 inet static\n  address 10.1.0.5/24\n",
+		}, []string{"10.1.0.5/24@eth1"}, []string{"systemd-networkd.service"}, true},
+		{"only vendor files of a disabled networkd", map[string]string{
+			"etc/systemd/system/multi-user.target.wants/ssh.service": "->/lib/systemd/system/ssh.service",
+			"usr/lib/systemd/network/80-wifi-adhoc.network":          "[Match]\nType=wlan\nWLANInterfaceType=ad-hoc\n[Network]\nLinkLocalAddressing=yes\n",
+		}, nil, []string{"systemd-networkd.service"}, false},
+		{"netplan enables networkd for the other .network files too", map[string]string{
+			"etc/systemd/system/multi-user.target.wants/ssh.service": "->/lib/systemd/system/ssh.service",
+			"etc/netplan/50.yaml":                 "network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [10.0.0.5/24]\n",
+			"etc/systemd/network/50-eth1.network": "[Match]\nName=eth1\n[Network]\nAddress=10.1.0.5/24\n",
+		}, []string{"10.0.0.5/24@eth0", "10.1.0.5/24@eth1"}, nil, true},
+		{"NetworkManager masked; hotplug without networking.service", map[string]string{
+			"etc/systemd/system/NetworkManager.service":                         "->/dev/null",
+			"etc/systemd/system/multi-user.target.wants/NetworkManager.service": "->/lib/systemd/system/NetworkManager.service",
+			"etc/NetworkManager/system-connections/a.nmconnection":              "[connection]\nid=a\ninterface-name=eth0\n[ipv4]\nmethod=manual\naddress1=10.0.0.5/24\n",
+			"etc/network/interfaces":                                            "allow-hotplug eth1\niface eth1 inet static\n  address 10.1.0.5/24\nauto eth0\niface eth0 inet static\n  address 10.0.0.6/24\n",
+		}, []string{"10.1.0.5/24@eth1"}, []string{"NetworkManager.service", "networking.service"}, true},
+		{"a vendor file with a condition lbdoctor cannot judge does not hide the next", map[string]string{
+			"usr/lib/systemd/network/05-wlan.network": "[Match]\nType=wlan\n[Network]\nAddress=10.9.9.9/24\n",
+			"etc/systemd/network/20-eth0.network":     "[Match]\nName=eth0\n[Network]\nAddress=10.0.0.5/24\n",
+		}, []string{"10.0.0.5/24@eth0", "10.9.9.9/24@eth0", "10.9.9.9/24@eth1"}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Read(tree(t, tc.files))
+			if got := bootAddrs(c, eth0, eth1); !slices.Equal(got, tc.want) {
+				t.Errorf("at boot:\n got %v\nwant %v", got, tc.want)
+			}
+			if !slices.Equal(c.Disabled, tc.disabled) {
+				t.Errorf("disabled %v, want %v", c.Disabled, tc.disabled)
+			}
+			if c.Active() != tc.active {
+				t.Errorf("Active() = %v, want %v", c.Active(), tc.active)
+			}
+		})
+	}
+}
