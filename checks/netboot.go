@@ -344,6 +344,8 @@ func (v *netView) inactiveWhy(ip netip.Addr) (string, parsers.Pos, []string) {
 		case p.Inactive != "":
 			why = fmt.Sprintf("%s (%s %s) is not applied at boot: %s", pos, toolTitle[p.Tool], p.Name, p.Inactive)
 			switch {
+			case strings.HasSuffix(p.Inactive, " is not enabled"):
+				fix = append(fix, "systemctl enable "+strings.TrimSuffix(p.Inactive, " is not enabled"))
 			case p.Tool == netcfg.Ifupdown && strings.HasPrefix(p.Inactive, "not marked"):
 				fix = append(fix, "echo 'auto "+p.Name+"' >> /etc/network/interfaces")
 			case p.Tool == netcfg.NetworkManager && p.Inactive == "autoconnect=false":
