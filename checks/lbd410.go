@@ -62,7 +62,7 @@ sysctl.d when the address only has to be bindable).`,
 		if p.Host.Network == nil || !p.Host.Network.Active() {
 			return nil // unknown, or LBD412
 		}
-		v := newNetView(p.Host)
+		v := newNetView(p)
 		for _, l := range p.Listeners() {
 			n, ok := v.needsAddress(p, l)
 			if !ok || isDynamic(n) {

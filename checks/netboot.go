@@ -33,12 +33,23 @@ type netView struct {
 	// one address writes the same lines.
 	ifcfgNext map[string]int
 	ifcfgSlot map[netip.Addr]int
+	// static are keepalived's static_ipaddress entries.
+	static map[netip.Addr]bool
 }
 
-func newNetView(h *host.Facts) *netView {
+func newNetView(p *Pass) *netView {
+	h := p.Host
 	v := &netView{cfg: h.Network, now: map[netip.Addr][]host.Address{}, boot: map[netip.Addr]netcfg.Applied{},
 		any: map[netip.Addr][]*netcfg.Profile{}, applied: map[string][]*netcfg.Profile{},
-		ifcfgNext: map[string]int{}, ifcfgSlot: map[netip.Addr]int{}}
+		ifcfgNext: map[string]int{}, ifcfgSlot: map[netip.Addr]int{}, static: map[netip.Addr]bool{}}
+	for _, s := range p.Services {
+		if s.Config == nil || s.Config.NetNamespace != "" {
+			continue
+		}
+		for _, a := range s.Config.StaticAddresses {
+			v.static[a.Prefix.Addr().WithZone("").Unmap()] = true
+		}
+	}
 	seen := map[string]bool{}
 	for _, i := range h.Interfaces {
 		seen[i.Name] = true
@@ -108,15 +119,8 @@ func (v *netView) needsAddress(p *Pass, l *parsers.Listener) (netNeed, bool) {
 		return netNeed{}, false
 	}
 	// keepalived's static_ipaddress: keepalived adds it when it starts.
-	for _, s := range p.Services {
-		if s.Config == nil || s.Config.NetNamespace != "" {
-			continue
-		}
-		for _, a := range s.Config.StaticAddresses {
-			if a.Prefix.Addr().WithZone("").Unmap() == ip {
-				return netNeed{}, false
-			}
-		}
+	if v.static[ip] {
+		return netNeed{}, false
 	}
 	name := nonlocalSysctl(l)
 	if boot, _, known := bootValue(p.Host, name); (known && boot == "1") || (!known && p.Host.Sysctl(name) == "1") {
