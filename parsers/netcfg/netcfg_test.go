@@ -105,6 +105,13 @@ func TestReadAtBoot(t *testing.T) {
 			"etc/network/interfaces.d/b":     "allow-hotplug eth0:1\niface eth0:1 inet static\n  address 10.0.0.8/24\niface eth0 inet6 static\n  address fd00::5\n  netmask 64\n",
 			"etc/network/interfaces.d/c.cfg": "iface eth0 inet dhcp\n",
 		}, []Iface{lo, eth0, eth1}, []string{"10.0.0.5/24@eth0", "10.0.0.7/24@eth0", "10.0.0.8/24@eth0", "10.9.0.1/32@lo", "fd00::5/64@eth0"}, 0},
+		{"netplan: a YAML file that is a link is read through it", map[string]string{
+			"etc/netplan/50.yaml":    "->../../srv/net.yaml",
+			"srv/net.yaml":           "network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [10.0.0.5/24]\n",
+			"etc/network/interfaces": "source /srv/ifaces\n",
+			"srv/ifaces":             "->/srv/real-ifaces",
+			"srv/real-ifaces":        "auto eth1\niface eth1 inet static\n  address 10.1.0.5/24\n",
+		}, []Iface{eth0, eth1}, []string{"10.0.0.5/24@eth0", "10.1.0.5/24@eth1"}, 0},
 		{"netplan: definitions merge across files", map[string]string{
 			"etc/netplan/10.yaml": "network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [10.0.0.5/24]\n    lan:\n      match: {macaddress: '52:54:00:00:00:02'}\n      addresses: [10.1.0.5/24]\n",
 			"etc/netplan/20.yaml": "network:\n  ethernets:\n    eth0:\n      addresses: ['fd00::5/64']\n",

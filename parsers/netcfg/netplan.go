@@ -72,7 +72,7 @@ func readNetplan(root parsers.Root, c *Config) {
 	var order []string
 	globalRenderer := ""
 	for _, file := range files {
-		data, err := root.ReadRegular(file)
+		data, err := readChased(root, file)
 		if err != nil {
 			c.errorf(file, 0, err.Error())
 			continue
