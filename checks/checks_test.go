@@ -18,6 +18,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
+	"github.com/lbdoctor/lbdoctor/parsers/netcfg"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
 	"github.com/lbdoctor/lbdoctor/parsers/postgresql"
 	"github.com/lbdoctor/lbdoctor/parsers/redis"
@@ -238,6 +239,13 @@ func loadInput(t *testing.T, dir, nodeDir string, role checks.Role) *checks.Inpu
 	var err error
 	if in.Host, err = host.Load(hostFile); err != nil {
 		t.Fatal(err)
+	}
+	// Network configuration files in the archive stand for the host's, as
+	// --root reads them.
+	if in.Host.Network == nil {
+		if c := netcfg.Read(parsers.Root(nodeDir)); len(c.Files) > 0 {
+			in.Host.Network = c
+		}
 	}
 	unit := func(name string) *systemd.Unit {
 		u, err := systemd.ReadUnit(parsers.Root(nodeDir), name+".service")

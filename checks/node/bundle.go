@@ -38,9 +38,12 @@ var (
 		"/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
 		"/run/systemd/generator.late",
 	}
-	// unitPrefixes name the unit files and drop-in directories judging
-	// reads: the daemons' own, and the type-wide "service.d".
-	unitPrefixes = []string{"nginx", "haproxy", "keepalived", "service.d"}
+	// daemonUnits name the daemons' unit files and drop-in directories
+	// (MoreServices' units among them: apache2 and httpd, postgresql@,
+	// redis-server and its aliases); judging also reads the type-wide
+	// "service.d".
+	daemonUnits  = []string{"nginx", "haproxy", "keepalived", "apache2", "httpd", "postgresql", "redis"}
+	unitPrefixes = append(append([]string{}, daemonUnits...), "service.d")
 )
 
 // collector gathers the files of a bundle below root, each by the name the
@@ -283,7 +286,7 @@ func collectBundle(o Options, root parsers.Root, services []checks.Service) ([]h
 			// An alias: a link to one of the daemons' unit files.
 			if !take && e.Type()&fs.ModeSymlink != 0 {
 				if t, err := os.Readlink(root.Path(name)); err == nil {
-					for _, p := range unitPrefixes[:3] {
+					for _, p := range daemonUnits {
 						take = take || strings.HasPrefix(path.Base(t), p)
 					}
 				}

@@ -21,6 +21,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
+	"github.com/lbdoctor/lbdoctor/parsers/netcfg"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
 	"github.com/lbdoctor/lbdoctor/parsers/sysctl"
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
@@ -154,8 +155,12 @@ func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
 	// without one, a snapshot keeps what it recorded there.
 	if o.Root != "" {
 		persisted := persistedSysctls(root)
+		network := bootNetwork(root)
 		for _, facts := range hosts {
 			facts.Persisted = persisted
+			if network != nil {
+				facts.Network = network
+			}
 		}
 	}
 	bootDirs := tmpfiles.BootDirs(root)
@@ -249,6 +254,9 @@ func Snapshot(o Options, withConfigs bool, stderr io.Writer) (*host.Facts, error
 		}
 	} else if o.Root != "" {
 		facts.Persisted = persistedSysctls(root)
+		if network := bootNetwork(root); network != nil {
+			facts.Network = network
+		}
 	}
 	if !withConfigs {
 		return facts, nil
@@ -276,6 +284,7 @@ func Gather(services []checks.Service, root parsers.Root, stderr io.Writer) (*ho
 	}
 	facts.Dirs = host.StatDirs(socketDirs(services))
 	facts.Persisted = persistedSysctls(root)
+	facts.Network = bootNetwork(root)
 	if n := facts.UnknownOwners; n > 0 && os.Geteuid() != 0 {
 		fmt.Fprintf(stderr, "lbdoctor: not running as root: the owners of %d listening %s could not be read (other users' /proc/PID/fd are private); run as root to name them\n", n, pluralize(n, "socket"))
 	}
@@ -305,6 +314,19 @@ func persistedSysctls(root parsers.Root) []host.Persisted {
 		out = append(out, p)
 	}
 	return out
+}
+
+// bootNetwork is the network configuration below root that creates
+// addresses at boot. The real root is always read, and a tree that holds none
+// says that no tool configures this host; a --root tree without any is taken
+// to carry none of the node's network files (a rendered config repository),
+// and gives nil: unknown, or what a snapshot recorded.
+func bootNetwork(root parsers.Root) *netcfg.Config {
+	c := netcfg.Read(root)
+	if root != "" && len(c.Files) == 0 {
+		return nil
+	}
+	return c
 }
 
 // socketDirs lists the directories the services' unix sockets go in.

@@ -47,8 +47,8 @@ var (
 var errnoChecks = []struct {
 	errno, num, text, id, cause string
 }{
-	{"EADDRNOTAVAIL", "99", "Cannot assign requested address", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off"},
-	{"EADDRNOTAVAIL", "99", "Address not available", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off"},
+	{"EADDRNOTAVAIL", "99", "Cannot assign requested address", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured, or one added by hand that the last reboot removed: LBD410) and non-local binds are off"},
+	{"EADDRNOTAVAIL", "99", "Address not available", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured, or one added by hand that the last reboot removed: LBD410) and non-local binds are off"},
 	{"EADDRINUSE", "98", "Address already in use", "LBD201", "another socket already holds this port on an overlapping address"},
 	{"EACCES", "13", "Permission denied", "LBD302", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or a unix socket's directory is not writable"},
 	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "LBD102", "an IPv6 listen on a host whose kernel has no IPv6"},

@@ -7,6 +7,8 @@ package host
 import (
 	"net/netip"
 	"os"
+
+	"github.com/lbdoctor/lbdoctor/parsers/netcfg"
 )
 
 // Facts is everything checks know about a host. Its YAML form is the
@@ -34,6 +36,10 @@ type Facts struct {
 	// Dirs are the directories of the configs' unix sockets, as they are
 	// now; a directory not listed is unknown.
 	Dirs []Dir `yaml:"dirs,omitempty" json:"-"`
+	// Network is the persistent network configuration (netplan, ifupdown,
+	// systemd-networkd, NetworkManager, ifcfg) that creates addresses at
+	// the next boot; nil when unknown.
+	Network *netcfg.Config `yaml:"boot_network,omitempty" json:"-"`
 	// UnknownOwners counts the sockets whose owner Gather could not see
 	// (other users' /proc/PID/fd are private to a non-root reader).
 	UnknownOwners int `yaml:"-" json:"-"`
@@ -146,11 +152,16 @@ type Interface struct {
 	Name  string `yaml:"name"`
 	Index int    `yaml:"index"`
 	Up    bool   `yaml:"up"`
+	// MAC is the hardware address, lower case; empty when the link has
+	// none or it is unknown.
+	MAC string `yaml:"mac,omitempty"`
 }
 
 // Address is an address configured on an interface. Flags are the kernel's
 // IFA_F_* names as ip(8) prints them: "tentative", "dadfailed", "nodad",
-// "optimistic", "deprecated", "secondary", "permanent".
+// "optimistic", "deprecated", "secondary", "permanent", and "dynamic" for an
+// address without IFA_F_PERMANENT (a DHCP lease, a SLAAC address: it has a
+// lifetime), as ip(8) prints it too.
 type Address struct {
 	Address   string   `yaml:"address" json:"address"`
 	Prefix    int      `yaml:"prefix" json:"prefix"`

@@ -14,7 +14,7 @@ import (
 func sample() *Facts {
 	return &Facts{
 		Hostname:   "lb1",
-		Interfaces: []Interface{{"lo", 1, true}, {"eth0", 2, true}, {"eth1", 3, false}},
+		Interfaces: []Interface{{Name: "lo", Index: 1, Up: true}, {Name: "eth0", Index: 2, Up: true}, {Name: "eth1", Index: 3, Up: false}},
 		Addresses: []Address{
 			{Address: "127.0.0.1", Prefix: 8, Interface: "lo", Family: "ipv4"},
 			{Address: "::1", Prefix: 128, Interface: "lo", Family: "ipv6", Flags: []string{"permanent"}},

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -95,7 +96,11 @@ func gatherLinks(f *Facts) (map[int]string, error) {
 	for _, l := range links {
 		a := l.Attrs()
 		names[a.Index] = a.Name
-		f.Interfaces = append(f.Interfaces, Interface{Name: a.Name, Index: a.Index, Up: a.Flags&net.FlagUp != 0})
+		itf := Interface{Name: a.Name, Index: a.Index, Up: a.Flags&net.FlagUp != 0}
+		if len(a.HardwareAddr) == 6 && a.HardwareAddr.String() != "00:00:00:00:00:00" {
+			itf.MAC = a.HardwareAddr.String()
+		}
+		f.Interfaces = append(f.Interfaces, itf)
 	}
 	return names, nil
 }
@@ -350,6 +355,9 @@ func addrFlags(flags int, family string) []string {
 	}
 	if flags != 0 {
 		out = append(out, fmt.Sprintf("0x%x", flags))
+	}
+	if !slices.Contains(out, "permanent") {
+		out = append(out, "dynamic")
 	}
 	return out
 }

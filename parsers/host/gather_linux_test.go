@@ -198,6 +198,7 @@ func setupHost(t *testing.T, ns string) {
 		{"link", "set", "eth1", "up"},
 		{"addr", "add", "192.0.2.10/24", "dev", "eth1"},
 		{"addr", "add", "192.0.2.11/24", "dev", "eth1"},
+		{"addr", "add", "192.0.2.12/24", "dev", "eth1", "valid_lft", "300", "preferred_lft", "300"},
 		{"addr", "add", "2001:db8:1::10/64", "dev", "eth1", "nodad"},
 		{"link", "add", "veth0", "type", "veth", "peer", "name", "veth1"},
 		{"addr", "add", "198.51.100.7/24", "dev", "veth0"},
@@ -438,6 +439,13 @@ func TestGatherNetns(t *testing.T) {
 	for _, i := range f.Interfaces {
 		up[i.Name] = i.Up
 	}
+	for _, i := range f.Interfaces {
+		mac, _ := exec.Command("ip", "-n", ns, "-br", "link", "show", "dev", i.Name).Output()
+		// "eth1  UP  aa:bb:cc:dd:ee:ff <...>"; lo's all-zero address is not recorded.
+		if fields := strings.Fields(string(mac)); len(fields) >= 3 && fields[2] != "00:00:00:00:00:00" && fields[2] != i.MAC {
+			t.Errorf("interface %s: MAC %q, ip link says %q", i.Name, i.MAC, fields[2])
+		}
+	}
 	for name, want := range map[string]bool{"lo": true, "eth1": true, "veth0": false, "veth1": false} {
 		if got, ok := up[name]; !ok || got != want {
 			t.Errorf("interface %s: up = %v (listed %v), want %v", name, got, ok, want)
@@ -456,7 +464,8 @@ func TestGatherNetns(t *testing.T) {
 	}{
 		{"127.0.0.1", "lo", "ipv4", 8, nil, []string{"secondary"}},
 		{"::1", "lo", "ipv6", 128, []string{"permanent"}, nil},
-		{"192.0.2.10", "eth1", "ipv4", 24, nil, []string{"secondary"}},
+		{"192.0.2.10", "eth1", "ipv4", 24, []string{"permanent"}, []string{"secondary", "dynamic"}},
+		{"192.0.2.12", "eth1", "ipv4", 24, []string{"secondary", "dynamic"}, []string{"permanent"}},
 		{"192.0.2.11", "eth1", "ipv4", 24, []string{"secondary"}, nil},
 		{"2001:db8:1::10", "eth1", "ipv6", 64, []string{"nodad", "permanent"}, []string{"tentative"}},
 		{"198.51.100.7", "veth0", "ipv4", 24, nil, nil},

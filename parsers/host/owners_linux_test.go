@@ -77,11 +77,11 @@ func TestAddrFlags(t *testing.T) {
 		family string
 		want   []string
 	}{
-		{0, "ipv4", nil},
+		{0, "ipv4", []string{"dynamic"}},
 		{unix.IFA_F_SECONDARY | unix.IFA_F_PERMANENT, "ipv4", []string{"secondary", "permanent"}},
-		{unix.IFA_F_TEMPORARY, "ipv6", []string{"temporary"}},
+		{unix.IFA_F_TEMPORARY, "ipv6", []string{"temporary", "dynamic"}},
 		{unix.IFA_F_TENTATIVE | unix.IFA_F_DADFAILED | unix.IFA_F_PERMANENT, "ipv6", []string{"dadfailed", "tentative", "permanent"}},
-		{unix.IFA_F_NODAD | unix.IFA_F_OPTIMISTIC | 0x10000, "ipv6", []string{"nodad", "optimistic", "0x10000"}},
+		{unix.IFA_F_NODAD | unix.IFA_F_OPTIMISTIC | 0x10000, "ipv6", []string{"nodad", "optimistic", "0x10000", "dynamic"}},
 	} {
 		if got := addrFlags(tc.flags, tc.family); !slices.Equal(got, tc.want) {
 			t.Errorf("addrFlags(%#x, %s) = %v, want %v", tc.flags, tc.family, got, tc.want)

@@ -1,0 +1,401 @@
+package checks
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
+	"github.com/lbdoctor/lbdoctor/parsers/netcfg"
+)
+
+// netView is what the next boot does to this host's addresses, as the
+// persistent network configuration in the facts says: built once per
+// check run.
+type netView struct {
+	cfg    *netcfg.Config
+	ifaces []netcfg.Iface
+	// now are the host's addresses by IP.
+	now map[netip.Addr][]host.Address
+	// boot are the addresses some profile adds at the next boot, with the
+	// profile; any are those any profile mentions, applied at boot or not.
+	boot map[netip.Addr]netcfg.Applied
+	any  map[netip.Addr][]*netcfg.Profile
+	// applied are the profiles applied at boot, by interface name.
+	applied map[string][]*netcfg.Profile
+	// ifcfgNext is the next free IPADDRn index per ifcfg file, and
+	// ifcfgSlot the index given to an address, so that every finding on
+	// one address writes the same lines.
+	ifcfgNext map[string]int
+	ifcfgSlot map[netip.Addr]int
+	// static are keepalived's static_ipaddress entries.
+	static map[netip.Addr]bool
+}
+
+func newNetView(p *Pass) *netView {
+	h := p.Host
+	v := &netView{cfg: h.Network, now: map[netip.Addr][]host.Address{}, boot: map[netip.Addr]netcfg.Applied{},
+		any: map[netip.Addr][]*netcfg.Profile{}, applied: map[string][]*netcfg.Profile{},
+		ifcfgNext: map[string]int{}, ifcfgSlot: map[netip.Addr]int{}, static: map[netip.Addr]bool{}}
+	for _, s := range p.Services {
+		if s.Config == nil || s.Config.NetNamespace != "" {
+			continue
+		}
+		for _, a := range s.Config.StaticAddresses {
+			v.static[a.Prefix.Addr().WithZone("").Unmap()] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, i := range h.Interfaces {
+		seen[i.Name] = true
+		v.ifaces = append(v.ifaces, netcfg.Iface{Name: i.Name, MAC: strings.ToLower(i.MAC)})
+	}
+	for _, a := range h.Addresses {
+		ip, err := netip.ParseAddr(a.Address)
+		if err != nil {
+			continue
+		}
+		v.now[ip] = append(v.now[ip], a)
+		// A snapshot written by hand may list addresses only.
+		if !seen[a.Interface] {
+			seen[a.Interface] = true
+			v.ifaces = append(v.ifaces, netcfg.Iface{Name: a.Interface})
+		}
+	}
+	if v.cfg == nil {
+		return v
+	}
+	for _, ap := range v.cfg.AtBoot(v.ifaces) {
+		// Only a sure match describes the interface or takes a fix; any
+		// match counts for the addresses the boot adds.
+		if ap.Sure {
+			v.applied[ap.Iface.Name] = append(v.applied[ap.Iface.Name], ap.Profile)
+		}
+		for _, a := range ap.Profile.Addresses {
+			if ip, err := netip.ParseAddr(a.Address); err == nil {
+				if _, ok := v.boot[ip]; !ok {
+					v.boot[ip] = ap
+				}
+			}
+		}
+	}
+	for k := range v.cfg.Profiles {
+		p := &v.cfg.Profiles[k]
+		for _, a := range p.Addresses {
+			if ip, err := netip.ParseAddr(a.Address); err == nil && !slices.Contains(v.any[ip], p) {
+				v.any[ip] = append(v.any[ip], p)
+			}
+		}
+	}
+	return v
+}
+
+// netNeed is an address a listener needs that the host has now.
+type netNeed struct {
+	ip   netip.Addr
+	have host.Address
+}
+
+// needsAddress returns the address of this host that l binds and needs at
+// the next boot: a specific, non-loopback address that is not a keepalived
+// VIP or static_ipaddress (keepalived adds those), for a listener that does not bind non-local
+// addresses, on a host whose non-local bind is off at boot.
+func (v *netView) needsAddress(p *Pass, l *parsers.Listener) (netNeed, bool) {
+	if !opensIPSocket(l) || l.Transparent {
+		return netNeed{}, false
+	}
+	ip := l.Addr.WithZone("").Unmap()
+	// The kernel derives an IPv6 link-local address from the link at
+	// every boot; no configuration file names it.
+	if ip.IsUnspecified() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+		return netNeed{}, false
+	}
+	if _, isVIP := p.VIPFor(l.Addr); isVIP {
+		return netNeed{}, false
+	}
+	// keepalived's static_ipaddress: keepalived adds it when it starts.
+	if v.static[ip] {
+		return netNeed{}, false
+	}
+	name := nonlocalSysctl(l)
+	if boot, _, known := bootValue(p.Host, name); (known && boot == "1") || (!known && p.Host.Sysctl(name) == "1") {
+		return netNeed{}, false
+	}
+	have, ok := v.now[ip]
+	if !ok {
+		return netNeed{}, false // not here now: LBD101 says so
+	}
+	// An address on several interfaces: judge the one a boot would most
+	// likely miss, the dynamic one first.
+	best := have[0]
+	for _, a := range have {
+		if slices.Contains(a.Flags, "dynamic") {
+			best = a
+		}
+	}
+	return netNeed{ip: ip, have: best}, true
+}
+
+// toolNames are the tools in the order a fix prefers them.
+var toolNames = []string{netcfg.Netplan, netcfg.Networkd, netcfg.NetworkManager, netcfg.Ifupdown, netcfg.Ifcfg}
+
+// toolTitle is how messages name a tool.
+var toolTitle = map[string]string{
+	netcfg.Netplan:        "netplan",
+	netcfg.Networkd:       "systemd-networkd",
+	netcfg.NetworkManager: "NetworkManager",
+	netcfg.Ifupdown:       "ifupdown",
+	netcfg.Ifcfg:          "ifcfg",
+}
+
+// configured describes what configures the interface at boot, for a why.
+func (v *netView) configured(iface string) string {
+	ps := v.applied[iface]
+	if len(ps) == 0 {
+		var tools []string
+		for _, t := range toolNames {
+			if v.cfg.ToolActive(t) {
+				tools = append(tools, toolTitle[t])
+			}
+		}
+		return fmt.Sprintf("no %s configuration read matches %s", strings.Join(tools, ", "), iface)
+	}
+	var parts []string
+	for _, p := range ps {
+		parts = append(parts, fmt.Sprintf("%s %s (%s)", toolTitle[p.Tool], p.Name, parsers.Pos{File: p.File, Line: p.Line}))
+	}
+	verb := "configures"
+	if len(parts) > 1 {
+		verb = "configure"
+	}
+	return fmt.Sprintf("%s %s %s without it", strings.Join(parts, " and "), verb, iface)
+}
+
+// fix is the persistent configuration that adds the address at boot, in
+// the tool that configures its interface (else the tool in use): the
+// commands to print and the lines to write.
+func (v *netView) fix(n netNeed) (cmds []string, persist []FileLine) {
+	iface := n.have.Interface
+	ap := netip.PrefixFrom(n.ip, n.have.Prefix).String()
+	var profile *netcfg.Profile
+	tool := ""
+	for _, t := range toolNames {
+		for _, p := range v.applied[iface] {
+			if p.Tool == t && profile == nil {
+				profile, tool = p, t
+			}
+		}
+	}
+	if tool == "" {
+		for _, t := range toolNames {
+			if v.cfg.ToolActive(t) {
+				tool = t
+				break
+			}
+		}
+	}
+	switch tool {
+	case netcfg.Netplan:
+		id, kind := iface, "ethernets"
+		if profile != nil {
+			id, kind = profile.Name, profile.Kind
+		}
+		file := "/etc/netplan/60-lbdoctor-" + fileSafe(id) + ".yaml"
+		persist = dropIn(file, "network:", "  version: 2", "  "+kind+":", "    "+id+":", "      addresses:", "        - "+ap)
+		cmds = append(cmds, printfTo(persist, file), "chmod 600 "+file, "netplan generate")
+	case netcfg.Networkd:
+		var file string
+		if profile != nil {
+			file = "/etc/systemd/network/" + profile.Name + ".d/60-lbdoctor.conf"
+			persist = dropIn(file, "[Network]", "Address="+ap)
+			cmds = append(cmds, "mkdir -p /etc/systemd/network/"+profile.Name+".d")
+		} else {
+			file = "/etc/systemd/network/60-lbdoctor-" + fileSafe(iface) + ".network"
+			persist = dropIn(file, "[Match]", "Name="+iface, "[Network]", "Address="+ap)
+		}
+		cmds = append(cmds, printfTo(persist, file))
+	case netcfg.NetworkManager:
+		fam := "ipv4"
+		if n.ip.Is6() {
+			fam = "ipv6"
+		}
+		if profile != nil {
+			cmds = append(cmds, fmt.Sprintf("nmcli connection modify %s +%s.addresses %s", shellQuote(profile.Name), fam, ap))
+		} else {
+			cmds = append(cmds, fmt.Sprintf("nmcli connection add type ethernet ifname %s con-name lbdoctor-%s %s.method manual %s.addresses %s", iface, iface, fam, fam, ap))
+		}
+	case netcfg.Ifupdown:
+		file := "/etc/network/interfaces.d/60-lbdoctor-" + fileSafe(iface)
+		persist = dropIn(file, "auto "+iface, "iface "+iface+" inet manual", "    up ip addr replace "+ap+" dev "+iface)
+		cmds = append(cmds, printfTo(persist, file))
+		if !v.cfg.IfupdownReads(file) {
+			persist = append(persist, FileLine{Path: "/etc/network/interfaces", Line: "source " + file})
+			cmds = append(cmds, "echo 'source "+file+"' >> /etc/network/interfaces")
+		}
+	case netcfg.Ifcfg:
+		if profile != nil && n.ip.Is4() {
+			slot, ok := v.ifcfgSlot[n.ip]
+			if !ok {
+				slot = v.nextIfcfg(profile)
+				v.ifcfgSlot[n.ip] = slot
+			}
+			k := strconv.Itoa(slot)
+			persist = dropIn(profile.File, "IPADDR"+k+"="+n.ip.String(), "PREFIX"+k+"="+strconv.Itoa(n.have.Prefix))
+			cmds = append(cmds, printfAppend(persist, profile.File))
+		} else if profile != nil {
+			var sec []string
+			for _, a := range profile.Addresses {
+				if a.Key == "IPV6ADDR_SECONDARIES" {
+					sec = append(sec, netip.PrefixFrom(netip.MustParseAddr(a.Address), a.Prefix).String())
+				}
+			}
+			sec = append(sec, ap)
+			persist = dropIn(profile.File, `IPV6ADDR_SECONDARIES="`+strings.Join(sec, " ")+`"`)
+			cmds = append(cmds, printfAppend(persist, profile.File))
+		} else {
+			file := "/etc/sysconfig/network-scripts/ifcfg-" + iface
+			key := "IPADDR=" + n.ip.String()
+			pfx := "PREFIX=" + strconv.Itoa(n.have.Prefix)
+			if n.ip.Is6() {
+				key, pfx = "IPV6INIT=yes", "IPV6ADDR="+ap
+			}
+			persist = dropIn(file, "DEVICE="+iface, "ONBOOT=yes", "BOOTPROTO=none", key, pfx)
+			cmds = append(cmds, printfTo(persist, file))
+		}
+	}
+	return cmds, persist
+}
+
+// nextIfcfg is the next IPADDRn index free in an ifcfg profile.
+func (v *netView) nextIfcfg(p *netcfg.Profile) int {
+	if n, ok := v.ifcfgNext[p.File]; ok {
+		v.ifcfgNext[p.File] = n + 1
+		return n
+	}
+	next := 1
+	for _, a := range p.Addresses {
+		if k, ok := strings.CutPrefix(a.Key, "IPADDR"); ok && k != "" {
+			if n, err := strconv.Atoi(k); err == nil && n >= next {
+				next = n + 1
+			}
+		}
+	}
+	v.ifcfgNext[p.File] = next + 1
+	return next
+}
+
+var unsafeFileChars = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
+
+// fileSafe turns an interface name into a file name part that ifupdown's
+// source-directory also reads (no dots).
+func fileSafe(s string) string { return unsafeFileChars.ReplaceAllString(s, "_") }
+
+func printfTo(lines []FileLine, file string) string {
+	return "printf '" + printfBody(lines) + "' > " + file
+}
+
+func printfAppend(lines []FileLine, file string) string {
+	return "printf '" + printfBody(lines) + "' >> " + file
+}
+
+func printfBody(lines []FileLine) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(l.Line, `\`, `\\`), "'", `'\''`))
+		b.WriteString(`\n`)
+	}
+	return strings.ReplaceAll(b.String(), "%", "%%")
+}
+
+func shellQuote(s string) string {
+	if regexp.MustCompile(`^[a-zA-Z0-9_.@:/-]+$`).MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// inactiveWhy says why the profiles that mention an address do not add it at
+// the next boot, each with its file and line.
+func (v *netView) inactiveWhy(ip netip.Addr) (string, parsers.Pos, []string) {
+	var whys []string
+	var fix []string
+	var at parsers.Pos
+	for _, p := range v.any[ip] {
+		line := p.Line
+		for _, a := range p.Addresses {
+			if a.Address == ip.String() && a.Line != 0 && a.File == "" {
+				line = a.Line
+			}
+		}
+		pos := parsers.Pos{File: p.File, Line: line}
+		if at.File == "" {
+			at = pos
+		}
+		var why string
+		switch {
+		case p.Runtime:
+			why = fmt.Sprintf("%s is in /run, which is emptied at boot", pos)
+			if dest, ok := strings.CutPrefix(p.File, "/run/"); ok {
+				if p.Tool == netcfg.Netplan || p.Tool == netcfg.Networkd || p.Tool == netcfg.NetworkManager {
+					fix = append(fix, "cp "+p.File+" /etc/"+dest)
+				}
+			}
+		case p.Inactive != "":
+			why = fmt.Sprintf("%s (%s %s) is not applied at boot: %s", pos, toolTitle[p.Tool], p.Name, p.Inactive)
+			switch {
+			case strings.HasSuffix(p.Inactive, " is not enabled"):
+				fix = append(fix, "systemctl enable "+strings.TrimSuffix(p.Inactive, " is not enabled"))
+			case p.Tool == netcfg.Ifupdown && strings.HasPrefix(p.Inactive, "not marked"):
+				fix = append(fix, "echo 'auto "+p.Name+"' >> /etc/network/interfaces")
+			case p.Tool == netcfg.NetworkManager && p.Inactive == "autoconnect=false":
+				fix = append(fix, "nmcli connection modify "+shellQuote(p.Name)+" connection.autoconnect yes")
+			case p.Tool == netcfg.Ifcfg:
+				fix = append(fix, "echo 'ONBOOT=yes' >> "+p.File)
+			}
+		default:
+			matched := false
+			for _, i := range v.ifaces {
+				if !p.Match.Matches(i) {
+					continue
+				}
+				matched = true
+				if q := v.cfg.Shadowing(p, i); q != nil {
+					why = fmt.Sprintf("%s (%s) matches %s, but systemd-networkd applies the first matching file, %s", pos, p.Name, i.Name, q.File)
+					break
+				}
+			}
+			if !matched {
+				why = fmt.Sprintf("%s (%s %s) matches no interface of this host (%s)", pos, toolTitle[p.Tool], p.Name, describeMatch(p.Match))
+			}
+		}
+		if why != "" {
+			whys = append(whys, why)
+		}
+	}
+	sort.Strings(fix)
+	return strings.Join(whys, "; "), at, slices.Compact(fix)
+}
+
+func describeMatch(m netcfg.Match) string {
+	var parts []string
+	if len(m.Names) > 0 {
+		s := "name " + strings.Join(m.Names, " ")
+		if m.Invert {
+			s = "name not " + strings.Join(m.Names, " ")
+		}
+		parts = append(parts, s)
+	}
+	if len(m.MACs) > 0 {
+		parts = append(parts, "MAC "+strings.Join(m.MACs, " "))
+	}
+	parts = append(parts, m.Other...)
+	if len(parts) == 0 {
+		return "no match conditions"
+	}
+	return strings.Join(parts, ", ")
+}
