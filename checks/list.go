@@ -22,6 +22,8 @@ func All() []*Check {
 		LBD402,
 		LBD403,
 		LBD404,
+		LBD420,
+		LBD421,
 		LBD501,
 		LBD502,
 		LBD503,
