@@ -24,6 +24,7 @@ func All() []*Check {
 		LBD404,
 		LBD420,
 		LBD421,
+		LBD422,
 		LBD501,
 		LBD502,
 		LBD503,
