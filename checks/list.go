@@ -25,6 +25,7 @@ func All() []*Check {
 		LBD420,
 		LBD421,
 		LBD422,
+		LBD423,
 		LBD501,
 		LBD502,
 		LBD503,
