@@ -26,6 +26,7 @@ func All() []*Check {
 		LBD421,
 		LBD422,
 		LBD423,
+		LBD424,
 		LBD501,
 		LBD502,
 		LBD503,
