@@ -27,6 +27,7 @@ func All() []*Check {
 		LBD422,
 		LBD423,
 		LBD424,
+		LBD425,
 		LBD501,
 		LBD502,
 		LBD503,
