@@ -47,7 +47,12 @@ Fix: apply the files now, so that now and after a reboot agree:
 				then = "; then " + strings.Join(names, ", ") + " would bind"
 			}
 			if e.at.File != "" {
+				service := ""
+				if len(e.better) > 0 {
+					service = e.better[0].Service
+				}
 				p.Report(Finding{
+					Service: service,
 					Pos:     e.at,
 					Message: fmt.Sprintf("%s = %s is persisted here but the running value is %s", e.name, e.boot, e.now),
 					Why:     fmt.Sprintf("the file was not applied since it was written, so the next boot changes %s%s", e.name, then),

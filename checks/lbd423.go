@@ -84,9 +84,13 @@ or move the listener out of the range.`,
 				why = append(why, fmt.Sprintf("after a reboot %s is %s%s and %s %s%s", host.LocalPortRange, bootRangeV, setBy(rangeAt), host.ReservedPorts, orNone(bootResV), setBy(resAt)))
 			}
 			short, full := DaemonError(l, "EADDRINUSE")
+			when := "at boot"
+			if !r.boot {
+				when = "on a restart (until the next reboot)"
+			}
 			p.Report(Finding{
 				Listener:    l,
-				Message:     fmt.Sprintf("%s may fail at boot or restart when an outgoing connection holds port %d: %s", l.Service, l.Port, short),
+				Message:     fmt.Sprintf("%s may fail %s when an outgoing connection holds port %d: %s", l.Service, when, l.Port, short),
 				DaemonError: full,
 				Why:         fmt.Sprintf("port %d is in the range the kernel gives outgoing connections and not reserved: %s", l.Port, strings.Join(why, "; ")),
 				Fix: []string{

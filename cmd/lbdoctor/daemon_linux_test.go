@@ -114,6 +114,19 @@ type daemonCase struct {
 	// wantFinding is a finding ID lbdoctor must report for the case's
 	// service(s), whatever its severity.
 	wantFinding string
+	// reboot makes the case an after-reboot scenario too (see
+	// reboot_linux_test.go): persist are the files of the node's
+	// /etc/sysctl.d, by name; after the case's own half, a fresh namespace
+	// gets them from the real systemd-sysctl (and no sysctl set by hand),
+	// bootConns outgoing connections are opened there, and the daemon's
+	// outcome is compared with lbdoctor's after-reboot verdict.
+	reboot          bool
+	persist         map[string]string
+	bootConns       int
+	bootWantBound   bool
+	bootWantStderr  string
+	bootWantFinding string
+
 	// knownBug, when set, says why lbdoctor is known to disagree here. The
 	// case still runs both halves; a disagreement skips it with "KNOWN BUG"
 	// (so the lead sees it), an agreement fails it (drop the marker).
@@ -524,6 +537,14 @@ type daemonVerdict struct {
 	findings []string
 	ids      map[string][]string
 	lines    map[string][]string
+	// all are the findings as reported, for the after-reboot verdict.
+	all []daemonFinding
+}
+
+// daemonFinding is one finding of lbdoctor's report.
+type daemonFinding struct {
+	id, severity, service, address, message string
+	port                                    int
 }
 
 func (v daemonVerdict) String() string {
@@ -608,7 +629,7 @@ func TestDaemonsAgree(t *testing.T) {
 	sem := make(chan struct{}, 16)
 	t.Run("case", func(t *testing.T) {
 		var wg sync.WaitGroup
-		for _, tc := range daemonCases() {
+		for _, tc := range append(daemonCases(), rebootCases()...) {
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
@@ -645,7 +666,7 @@ func TestDaemonsAgree(t *testing.T) {
 // daemonRunCase builds the case's host in namespace ns, asks lbdoctor, runs
 // the daemon(s) and returns the table row; it reports through t.
 func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemonOnly bool, ns string, tc daemonCase) (row daemonRow) {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	// The row is returned even when a step below stops the test.
 	row = daemonRow{name: tc.name, daemon: "(not run)", lbdoctor: "(not run)", agree: "-"}
@@ -705,10 +726,14 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 		row.daemon += " (unexpected text!)"
 		t.Errorf("fixture: daemon stderr lacks %q:\n%s", tc.wantStderr, out.stderr)
 	}
+	var bootProblems []string
+	if tc.reboot && !t.Failed() {
+		bootProblems = rebootHalf(ctx, t, &row, daemonOnly, ns+"b", tc, confs, prefix, root, v)
+	}
 	if daemonOnly || t.Failed() {
 		return row
 	}
-	problems := daemonDisagreements(tc, out, v)
+	problems := append(daemonDisagreements(tc, out, v), bootProblems...)
 	row.agree = "yes"
 	switch {
 	case tc.knownBug != "" && len(problems) > 0:
@@ -977,6 +1002,15 @@ func writeDaemonConfigs(t *testing.T, templates *template.Template, tc daemonCas
 	confs = make(map[string]daemonConf)
 	dirs := map[string]string{"nginx": "/etc/nginx", "haproxy": "/etc/haproxy"}
 	names := map[string]string{"nginx": "nginx.conf", "haproxy": "haproxy.cfg"}
+	if tc.reboot {
+		root = filepath.Join(prefix, "root")
+		if err := os.MkdirAll(filepath.Join(root, "etc", "sysctl.d"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, content := range tc.persist {
+			daemonWriteFile(t, filepath.Join(root, "etc", "sysctl.d", name), content)
+		}
+	}
 	if tc.user != "" {
 		root = filepath.Join(prefix, "root")
 		unit := fmt.Sprintf("[Unit]\nDescription=nginx as TestDaemonsAgree runs it\n\n[Service]\nType=forking\nUser=%s\nExecStart=/usr/sbin/nginx\n", tc.user)
@@ -1075,6 +1109,7 @@ func daemonRunLbdoctor(ctx context.Context, t *testing.T, bin, ns string, tc dae
 	for _, f := range r.Findings {
 		v.findings = append(v.findings, fmt.Sprintf("%s %s %s: %s", f.ID, f.Severity, f.Service, f.Message))
 		v.ids[f.Service] = append(v.ids[f.Service], f.ID)
+		v.all = append(v.all, daemonFinding{f.ID, f.Severity, f.Service, f.Address, f.Message, f.Port})
 		v.lines[f.Service] = append(v.lines[f.Service], f.Message, f.DaemonError)
 	}
 	return v

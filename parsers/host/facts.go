@@ -201,14 +201,23 @@ func DisableIPv6Iface(name string) string {
 
 // WithSysctl returns a copy of f where the sysctl name has value, with
 // what the kernel does when it changes: disable_ipv6 turning 1 on an
-// interface removes that interface's IPv6 addresses. f itself is not
+// interface removes that interface's IPv6 addresses, and turning 0 on lo
+// gives lo ::1 again (other interfaces get back only what the network
+// configuration adds, which the facts do not know). f itself is not
 // changed.
 func (f *Facts) WithSysctl(name, value string) *Facts {
 	g := f.clone()
 	if g.Sysctls == nil {
 		g.Sysctls = map[string]string{}
 	}
+	was := g.Sysctls[name]
 	g.Sysctls[name] = value
+	if iface := DisableIPv6Iface(name); iface == "lo" && value == "0" && was == "1" && !f.NoIPv6 {
+		if ok, _ := g.IsLocal(netip.IPv6Loopback()); !ok {
+			g.Addresses = append(g.Addresses, Address{Address: "::1", Prefix: 128, Interface: "lo", Family: "ipv6", Flags: []string{"permanent"}})
+			g.sort()
+		}
+	}
 	if iface := DisableIPv6Iface(name); iface != "" && value == "1" {
 		g.Addresses = slices.DeleteFunc(g.Addresses, func(a Address) bool {
 			return a.Interface == iface && a.Family == "ipv6"
