@@ -118,7 +118,7 @@ func rebootCases() []daemonCase {
 		{name: "reboot/disable-ipv6-now-only", daemon: "nginx", listens: []string{"[fd00::5]:80"},
 			sysctls: map[string]string{disable6: "1"}, reboot: true,
 			knownBug: "the facts do not say which IPv6 addresses the network configuration gives eth0 at boot, so lbdoctor cannot say fd00::5 comes back",
-			addr: "fd00::5", port: 80, socket: "[fd00::5]:80",
+			addr:     "fd00::5", port: 80, socket: "[fd00::5]:80",
 			wantStderr: nginx99("[fd00::5]:80"), wantFinding: "LBD101",
 			bootWantBound: true, bootWantFinding: "LBD421"},
 		{name: "reboot/disable-ipv6-persisted-only", daemon: "haproxy", listens: []string{"[fd00::5]:80"},
