@@ -114,6 +114,9 @@ type daemonCase struct {
 	// wantFinding is a finding ID lbdoctor must report for the case's
 	// service(s), whatever its severity.
 	wantFinding string
+	// stale leaves a socket file at addr (a unix socket path) that nobody
+	// listens on, as a crashed daemon does.
+	stale bool
 	// reboot makes the case an after-reboot scenario too (see
 	// reboot_linux_test.go): persist are the files of the node's
 	// /etc/sysctl.d, by name; after the case's own half, a fresh namespace
@@ -432,6 +435,14 @@ func daemonCases() []daemonCase {
 			addr: "PREFIX/x.sock", wantBound: true, socket: "PREFIX/x.sock"},
 		{name: "haproxy/unix", daemon: "haproxy", listens: []string{"PREFIX/h.sock"},
 			addr: "PREFIX/h.sock", wantBound: true, socket: "PREFIX/h.sock"},
+		// A socket file left by a crash, nobody listening on it: nginx
+		// fails with 98 (five tries, then "still could not bind()")...
+		{name: "nginx/unix-stale-socket", daemon: "nginx", listens: []string{"unix:PREFIX/s.sock"}, stale: true,
+			addr:       "PREFIX/s.sock",
+			wantStderr: "bind() to unix:PREFIX/s.sock failed (98: Address already in use)", wantFinding: "LBD425"},
+		// ...HAProxy binds PATH.PID.tmp and renames it over the file.
+		{name: "haproxy/unix-stale-socket", daemon: "haproxy", listens: []string{"PREFIX/h.sock"}, stale: true,
+			addr: "PREFIX/h.sock", wantBound: true, socket: "PREFIX/h.sock"},
 		// A link-local address means nothing without an interface: EINVAL,
 		// whatever ip_nonlocal_bind says.
 		{name: "nginx/link-local-no-scope", daemon: "nginx", listens: []string{"[fe80::1]:80"},
@@ -688,6 +699,9 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 	prefix := daemonPrefix(t, tc.user)
 	tc = tc.inDir(prefix)
 	confs, root := writeDaemonConfigs(t, templates, tc, prefix)
+	if tc.stale {
+		daemonStaleSocket(t, tc.addr)
+	}
 
 	// lbdoctor first: once the daemon runs, its own socket would be part
 	// of the host state.
@@ -1278,4 +1292,18 @@ func daemonErrno(s string) string {
 		}
 	}
 	return ""
+}
+
+// daemonStaleSocket leaves a socket file at path with nothing behind it:
+// a socket bound there and closed without unlinking, as after a crash.
+func daemonStaleSocket(t *testing.T, path string) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatalf("bind %s: %v", path, err)
+	}
 }
