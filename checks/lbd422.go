@@ -6,6 +6,7 @@ import (
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
+	"github.com/lbdoctor/lbdoctor/parsers/kcmdline"
 )
 
 // LBD422 finds IPv6 listeners on a host whose next boot switches IPv6 off
@@ -77,17 +78,8 @@ LBD420).`,
 	},
 }
 
-// ipv6Disabled reports whether a kernel command line switches IPv6 off;
-// the last ipv6.disable= wins.
-func ipv6Disabled(cmdline string) bool {
-	off := false
-	for _, w := range strings.Fields(cmdline) {
-		if v, ok := strings.CutPrefix(w, "ipv6.disable="); ok {
-			off = v == "1"
-		}
-	}
-	return off
-}
+// ipv6Disabled reports whether a kernel command line switches IPv6 off.
+func ipv6Disabled(cmdline string) bool { return kcmdline.IPv6Disabled(cmdline) }
 
 func cmdlineWhy(now string) string {
 	if ipv6Disabled(now) {

@@ -125,6 +125,11 @@ func rebootCases() []daemonCase {
 			persist: file(disable6 + " = 1"), reboot: true,
 			addr: "fd00::5", port: 80, wantBound: true, socket: "[fd00::5]:80",
 			bootWantStderr: "cannot bind socket (Cannot assign requested address) for [fd00::5:80]", bootWantFinding: "LBD420"},
+		// "default" reaches eth0, which appears after systemd-sysctl ran.
+		{name: "reboot/disable-ipv6-default-persisted-only", daemon: "nginx", listens: []string{"[fd00::5]:80"},
+			persist: file("net.ipv6.conf.default.disable_ipv6 = 1"), reboot: true,
+			addr: "fd00::5", port: 80, wantBound: true, socket: "[fd00::5]:80",
+			bootWantStderr: nginx99("[fd00::5]:80"), bootWantFinding: "LBD420"},
 		// The Redis story: IPv6 off everywhere takes ::1 off lo.
 		{name: "reboot/disable-ipv6-all-takes-lo", daemon: "nginx", listens: []string{"[::1]:6380"},
 			persist: file(allOff6 + " = 1"), reboot: true,
