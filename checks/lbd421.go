@@ -34,38 +34,41 @@ Fix: apply the files now, so that now and after a reboot agree:
 
     sysctl --system`,
 	Run: func(p *Pass) error {
+		// One note per line that sets values never applied: "all" decides
+		// disable_ipv6 of every interface at once.
+		type group struct {
+			names  []string
+			e      rebootEffect
+			better []string
+		}
+		var groups []*group
+		byLine := map[string]*group{}
 		for _, e := range p.rebootEffects() {
 			if len(e.worse) > 0 {
 				continue // LBD420
 			}
-			var names []string
+			var better []string
 			for _, l := range e.better {
-				names = append(names, fmt.Sprintf("%s at %s", l.Socket(), l.Pos))
-			}
-			then := ""
-			if len(names) > 0 {
-				then = "; then " + strings.Join(names, ", ") + " would bind"
+				better = append(better, fmt.Sprintf("%s at %s", l.Socket(), l.Pos))
 			}
 			if e.at.File != "" {
-				service := ""
-				if len(e.better) > 0 {
-					service = e.better[0].Service
+				key := fmt.Sprintf("%s %s %s", e.at, e.boot, e.now)
+				g, ok := byLine[key]
+				if !ok {
+					g = &group{e: e}
+					byLine[key] = g
+					groups = append(groups, g)
 				}
-				p.Report(Finding{
-					Service: service,
-					Pos:     e.at,
-					Message: fmt.Sprintf("%s = %s is persisted here but the running value is %s", e.name, e.boot, e.now),
-					Why:     fmt.Sprintf("the file was not applied since it was written, so the next boot changes %s%s", e.name, then),
-					Fix:     []string{"sysctl -p " + e.at.File, "sysctl --system"},
-				})
+				g.names = append(g.names, e.name)
+				g.better = append(g.better, better...)
 				continue
 			}
 			if len(e.better) == 0 {
 				continue // set by hand, changes nothing lbdoctor sees
 			}
 			l := e.better[0]
-			why := fmt.Sprintf("no sysctl.d file sets %s, so after a reboot it is the kernel default %s%s", e.name, e.boot, then)
-			if iface := host.DisableIPv6Iface(e.name); iface != "" {
+			why := fmt.Sprintf("no sysctl.d file sets %s, so after a reboot it is the kernel default %s; then %s would bind", e.name, e.boot, strings.Join(better, ", "))
+			if iface := host.DisableIPv6Iface(e.name); iface != "" && iface != "lo" {
 				why += fmt.Sprintf(", as far as the network configuration adds %s's IPv6 addresses again", iface)
 			}
 			p.Report(Finding{
@@ -76,6 +79,35 @@ Fix: apply the files now, so that now and after a reboot agree:
 				Message: fmt.Sprintf("%s is %s now but %s after the next reboot: %s fails now and binds then", e.name, e.now, e.boot, l.Socket()),
 				Why:     why,
 				Fix:     []string{fmt.Sprintf("sysctl -w %s=%s", e.name, e.boot)},
+			})
+		}
+		for _, g := range groups {
+			e := g.e
+			name := e.name
+			if len(g.names) > 1 {
+				var ifaces []string
+				for _, n := range g.names {
+					ifaces = append(ifaces, host.DisableIPv6Iface(n))
+				}
+				name = "disable_ipv6 of " + strings.Join(ifaces, ", ")
+			}
+			then := ""
+			if len(g.better) > 0 {
+				then = "; then " + strings.Join(g.better, ", ") + " would bind"
+			}
+			service := ""
+			for _, ef := range p.rebootEffects() {
+				if ef.at == e.at && len(ef.better) > 0 {
+					service = ef.better[0].Service
+					break
+				}
+			}
+			p.Report(Finding{
+				Service: service,
+				Pos:     e.at,
+				Message: fmt.Sprintf("%s = %s is persisted here but the running value is %s", name, e.boot, e.now),
+				Why:     fmt.Sprintf("the file was not applied since it was written, so the next boot changes it%s", then),
+				Fix:     []string{"sysctl -p " + e.at.File, "sysctl --system"},
 			})
 		}
 		return nil
