@@ -43,8 +43,14 @@ Fix: apply the files now, so that now and after a reboot agree:
 		}
 		var groups []*group
 		byLine := map[string]*group{}
+		breaks := map[string]bool{} // lines LBD420 blames: applying them is no fix
 		for _, e := range p.rebootEffects() {
-			if len(e.worse) > 0 {
+			if len(e.worse) > 0 && e.at.File != "" {
+				breaks[e.at.String()] = true
+			}
+		}
+		for _, e := range p.rebootEffects() {
+			if len(e.worse) > 0 || (e.at.File != "" && breaks[e.at.String()]) {
 				continue // LBD420
 			}
 			var better []string
