@@ -111,7 +111,7 @@ Fix: apply the files now, so that now and after a reboot agree:
 			p.Report(Finding{
 				Service: service,
 				Pos:     e.at,
-				Message: fmt.Sprintf("%s = %s is persisted here but the running value is %s", name, e.boot, e.now),
+				Message: fmt.Sprintf("%s = %s is persisted here but the running value is %s", name, e.boot, orNone(e.now)),
 				Why:     fmt.Sprintf("the file was not applied since it was written, so the next boot changes it%s", then),
 				Fix:     []string{"sysctl -p " + e.at.File, "sysctl --system"},
 			})

@@ -58,19 +58,20 @@ type sysctlDiff struct {
 }
 
 // rebootDiffs lists the sysctls LBD420 and LBD421 judge (every bind
-// sysctl but the non-local bind ones, which LBD402 and LBD403 judge, and
-// the port range and reserved ports, which decide a race rather than a
-// bind: LBD423) whose value after a reboot differs from now, by name.
+// sysctl but the non-local bind ones, which LBD402 and LBD403 judge; the
+// port range and reserved ports decide a race rather than a bind, which
+// LBD423 judges, so for them only LBD421's "persisted but not applied"
+// can come out) whose value after a reboot differs from now, by name.
 func rebootDiffs(h *host.Facts) []sysctlDiff {
-	names := []string{host.BindV6Only, host.UnprivilegedPortMin}
+	names := []string{host.BindV6Only, host.UnprivilegedPortMin, host.LocalPortRange, host.ReservedPorts}
 	for _, itf := range h.Interfaces {
 		names = append(names, host.DisableIPv6(itf.Name))
 	}
 	var out []sysctlDiff
 	for _, name := range names {
-		now := h.Sysctl(name)
+		now, measured := h.Sysctls[name] // "" is a value: no reserved ports
 		boot, at, known := bootValue(h, name)
-		if now == "" || !known || boot == "" || sameValue(now, boot) {
+		if !measured || !known || sameValue(now, boot) {
 			continue
 		}
 		out = append(out, sysctlDiff{name: name, now: now, boot: boot, at: at})
