@@ -16,9 +16,10 @@ var LBD421 = &Check{
 	Title:    "A bind sysctl differs after the next reboot",
 	Severity: Info,
 	Doc: `A sysctl that decides binds (net.ipv4.ip_unprivileged_port_start,
-net.ipv6.bindv6only, net.ipv6.conf.IFACE.disable_ipv6) has another value
-after the next reboot than now, and no listener binds now and fails then
-(that would be LBD420):
+net.ipv6.bindv6only, net.ipv6.conf.IFACE.disable_ipv6, and for the boot
+race of LBD423 net.ipv4.ip_local_port_range and
+net.ipv4.ip_local_reserved_ports) has another value after the next reboot
+than now, and no listener binds now and fails then (that would be LBD420):
 
   - a sysctl.d file sets it, but the file was never applied: the next boot
     changes it. Listeners that fail now because of the running value bind
@@ -28,7 +29,9 @@ after the next reboot than now, and no listener binds now and fails then
     For disable_ipv6, an interface's IPv6 addresses come back at boot only
     as far as the network configuration adds them.
 
-(The non-local bind sysctls are LBD403's.)
+(The non-local bind sysctls are LBD403's.) A line that LBD420 blames for a
+listener failing after the reboot gets no note: applying it would break
+that listener now.
 
 Fix: apply the files now, so that now and after a reboot agree:
 
