@@ -46,6 +46,7 @@ or move the listener out of the range.`,
 		bootRange, bootOK := portRange(bootRangeV)
 		bootOK = bootOK && bootKnown && resKnown
 		bootRes := parsePortList(bootResV)
+		nowSet, bootSet := portSet(nowRes), portSet(bootRes)
 		type race struct {
 			l         *parsers.Listener
 			now, boot bool
@@ -57,8 +58,8 @@ or move the listener out of the range.`,
 				continue
 			}
 			r := race{l: l,
-				now:  nowOK && inRange(l.Port, nowRange) && !slices.Contains(nowRes, l.Port),
-				boot: bootOK && inRange(l.Port, bootRange) && !slices.Contains(bootRes, l.Port),
+				now:  nowOK && inRange(l.Port, nowRange) && !nowSet[l.Port],
+				boot: bootOK && inRange(l.Port, bootRange) && !bootSet[l.Port],
 			}
 			if r.now || r.boot {
 				races = append(races, r)
@@ -174,4 +175,12 @@ func joinPorts(ports []int) string {
 		i = j + 1
 	}
 	return strings.Join(parts, ",")
+}
+
+func portSet(ports []int) map[int]bool {
+	m := make(map[int]bool, len(ports))
+	for _, p := range ports {
+		m[p] = true
+	}
+	return m
 }
