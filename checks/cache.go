@@ -41,6 +41,8 @@ type runCache struct {
 	listenersOnce sync.Once
 	listeners     []*parsers.Listener // in.Listeners(), the order checks report in
 	listenerIndex *clashIndex         // of listeners, by position in listeners
+	rebootOnce    sync.Once
+	reboot        []rebootEffect // LBD420 and LBD421's verdicts
 	socketsOnce   sync.Once
 	socketIndex   *clashIndex // of in.Host.Sockets, by position
 }

@@ -32,22 +32,16 @@ Example:
 			if !opensIPSocket(l) || !l.Addr.Is6() || l.Addr.Is4In6() {
 				continue
 			}
-			e := errnos["EAFNOSUPPORT"]
-			short := fmt.Sprintf("socket() %s failed (%d: %s)", l.Socket(), e.num, e.text)
-			full := "nginx: [emerg] " + short
-			switch l.Service {
-			case "nginx":
-			case "haproxy":
-				short = fmt.Sprintf("cannot create listening socket (%s) for [%s:%d]", e.text, l.Address(), l.Port)
-				full = fmt.Sprintf("[ALERT] : Binding [%s] for %s: %s", l.Pos, l.Context, short)
-			default:
-				short, full = DaemonError(l, "EAFNOSUPPORT")
+			short, full := noIPv6Error(l)
+			why := "this host's kernel has no IPv6 (/proc/sys/net/ipv6 does not exist)"
+			if ipv6Disabled(p.Host.Cmdline) {
+				why = "this host's kernel was booted with ipv6.disable=1 (/proc/cmdline), so it has no IPv6"
 			}
 			p.Report(Finding{
 				Listener:    l,
 				Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
 				DaemonError: full,
-				Why:         "this host's kernel has no IPv6 (/proc/sys/net/ipv6 does not exist)",
+				Why:         why,
 				Fix:         []string{fmt.Sprintf("remove the IPv6 listen at %s, or boot without ipv6.disable=1", l.Pos)},
 				Errno:       "EAFNOSUPPORT",
 			})

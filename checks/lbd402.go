@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -14,6 +15,10 @@ var kernelDefaults = map[string]string{
 	host.NonlocalBind6:       "0",
 	host.BindV6Only:          "0",
 	host.UnprivilegedPortMin: "1024",
+	host.LocalPortRange:      "32768 60999",
+	host.ReservedPorts:       "",
+	host.DisableIPv6All:      "0",
+	host.DisableIPv6Default:  "0",
 }
 
 // bootValue is the sysctl's value after the next reboot, and where it is
@@ -23,8 +28,16 @@ func bootValue(h *host.Facts, name string) (value string, at parsers.Pos, ok boo
 		return "", parsers.Pos{}, false
 	}
 	p, found := h.PersistedValue(name)
+	if !found && !slices.Contains([]string{host.NonlocalBind4, host.NonlocalBind6, host.BindV6Only, host.UnprivilegedPortMin}, name) {
+		// A snapshot from before lbdoctor read this sysctl's files.
+		return "", parsers.Pos{}, false
+	}
 	if !found || p.File == "" {
-		return kernelDefaults[name], parsers.Pos{}, true
+		if host.DisableIPv6Iface(name) != "" {
+			return "0", parsers.Pos{}, true
+		}
+		v, ok := kernelDefaults[name]
+		return v, parsers.Pos{}, ok
 	}
 	return p.Value, parsers.Pos{File: p.File, Line: p.Line}, true
 }

@@ -262,6 +262,8 @@ func collectBundle(o Options, root parsers.Root, services []checks.Service) ([]h
 	names = append(names, haproxyEnvFiles...)
 	names = append(names, o.EnvFiles...)
 	names = append(names, "/etc/hosts")
+	// The boot loader's configuration says whether the next boot has IPv6.
+	names = append(names, "/etc/default/grub", "/etc/default/grub.d", "/etc/kernel/cmdline")
 	for _, n := range names {
 		if err := c.add(n, true); err != nil {
 			return nil, nil, fmt.Errorf("bundle %s: %w", n, err)

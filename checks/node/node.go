@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
+	"github.com/lbdoctor/lbdoctor/parsers/kcmdline"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
 	"github.com/lbdoctor/lbdoctor/parsers/netcfg"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
@@ -154,10 +156,11 @@ func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
 	// A rendered tree carries the sysctl.d files that will be on the node;
 	// without one, a snapshot keeps what it recorded there.
 	if o.Root != "" {
-		persisted := persistedSysctls(root)
 		network := bootNetwork(root)
+		cmdlines := bootCmdlines(root)
 		for _, facts := range hosts {
-			facts.Persisted = persisted
+			facts.Persisted = persistedSysctls(root, facts)
+			facts.BootCmdlines = cmdlines
 			if network != nil {
 				facts.Network = network
 			}
@@ -253,7 +256,8 @@ func Snapshot(o Options, withConfigs bool, stderr io.Writer) (*host.Facts, error
 			return nil, err
 		}
 	} else if o.Root != "" {
-		facts.Persisted = persistedSysctls(root)
+		facts.Persisted = persistedSysctls(root, facts)
+		facts.BootCmdlines = bootCmdlines(root)
 		if network := bootNetwork(root); network != nil {
 			facts.Network = network
 		}
@@ -283,7 +287,9 @@ func Gather(services []checks.Service, root parsers.Root, stderr io.Writer) (*ho
 		return nil, err
 	}
 	facts.Dirs = host.StatDirs(socketDirs(services))
-	facts.Persisted = persistedSysctls(root)
+	facts.Persisted = persistedSysctls(root, facts)
+	facts.BootCmdlines = bootCmdlines(root)
+	facts.UnixPaths = host.StatUnixPaths(socketPaths(services))
 	facts.Network = bootNetwork(root)
 	if n := facts.UnknownOwners; n > 0 && os.Geteuid() != 0 {
 		fmt.Fprintf(stderr, "lbdoctor: not running as root: the owners of %d listening %s could not be read (other users' /proc/PID/fd are private); run as root to name them\n", n, pluralize(n, "socket"))
@@ -299,21 +305,89 @@ func pluralize(n int, word string) string {
 }
 
 // persistedSysctls is what systemd-sysctl sets at boot for the sysctls the
-// checks read; a name no file sets is listed with no file.
-func persistedSysctls(root parsers.Root) []host.Persisted {
+// checks read, disable_ipv6 of each of the host's interfaces included; a
+// name no file sets is listed with no file.
+func persistedSysctls(root parsers.Root, facts *host.Facts) []host.Persisted {
 	boot, err := sysctl.ReadBoot(root)
 	if err != nil {
 		return nil
 	}
 	out := []host.Persisted{}
-	for _, name := range []string{host.NonlocalBind4, host.NonlocalBind6, host.BindV6Only, host.UnprivilegedPortMin} {
+	add := func(name string, s sysctl.Setting, ok bool) {
 		p := host.Persisted{Name: name}
-		if s, ok := boot.Get(name); ok {
-			p.Value, p.File, p.Line = s.Value, s.Pos.File, s.Pos.Line
+		if ok {
+			p.Value, p.File, p.Line = strings.Join(strings.Fields(s.Value), " "), s.Pos.File, s.Pos.Line
 		}
 		out = append(out, p)
 	}
+	for _, name := range host.BindSysctls {
+		s, ok := boot.Get(name)
+		add(name, s, ok)
+	}
+	for _, itf := range facts.Interfaces {
+		s, ok := bootDisableIPv6(boot, itf.Name)
+		add(host.DisableIPv6(itf.Name), s, ok)
+	}
 	return out
+}
+
+// bootDisableIPv6 is the setting that decides disable_ipv6 of iface after
+// a boot. The kernel copies "all" to every interface and to "default" when
+// it is written, and "default" to an interface when it appears; udev's
+// 99-systemd.rules runs systemd-sysctl again for each interface but lo as
+// it appears, so the interface's own key wins there. lo exists before
+// systemd-sysctl runs: whichever of its key and "all" is written last wins.
+func bootDisableIPv6(boot *sysctl.Boot, iface string) (sysctl.Setting, bool) {
+	own, ok := boot.Get(host.DisableIPv6(iface))
+	if ok && iface != "lo" {
+		return own, true
+	}
+	var best sysctl.Setting
+	found := false
+	cands := []string{host.DisableIPv6All}
+	if iface != "lo" {
+		cands = append(cands, host.DisableIPv6Default)
+	}
+	if ok {
+		best, found = own, true
+	}
+	for _, n := range cands {
+		if s, ok := boot.Get(n); ok {
+			if !found {
+				best, found = s, true
+			} else {
+				best = sysctl.Later(best, s)
+			}
+		}
+	}
+	return best, found
+}
+
+// bootCmdlines are the kernel command lines the boot loader configuration
+// below root gives the next boot.
+func bootCmdlines(root parsers.Root) []host.Cmdline {
+	var out []host.Cmdline
+	for _, c := range kcmdline.ReadBoot(root) {
+		out = append(out, host.Cmdline{Value: c.Value, File: c.Pos.File, Line: c.Pos.Line})
+	}
+	return out
+}
+
+// socketPaths lists the paths of the services' unix sockets.
+func socketPaths(services []checks.Service) []string {
+	var paths []string
+	for _, s := range services {
+		if s.Config == nil {
+			continue
+		}
+		for _, l := range s.Config.Listeners {
+			if l.Proto == parsers.Unix && l.Path != "" && !slices.Contains(paths, l.Path) {
+				paths = append(paths, l.Path)
+			}
+		}
+	}
+	sort.Strings(paths)
+	return paths
 }
 
 // bootNetwork is the network configuration below root that creates

@@ -122,6 +122,22 @@ type daemonCase struct {
 	// wantFinding is a finding ID lbdoctor must report for the case's
 	// service(s), whatever its severity.
 	wantFinding string
+	// stale leaves a socket file at addr (a unix socket path) that nobody
+	// listens on, as a crashed daemon does.
+	stale bool
+	// reboot makes the case an after-reboot scenario too (see
+	// reboot_linux_test.go): persist are the files of the node's
+	// /etc/sysctl.d, by name; after the case's own half, a fresh namespace
+	// gets them from the real systemd-sysctl (and no sysctl set by hand),
+	// bootConns outgoing connections are opened there, and the daemon's
+	// outcome is compared with lbdoctor's after-reboot verdict.
+	reboot          bool
+	persist         map[string]string
+	bootConns       int
+	bootWantBound   bool
+	bootWantStderr  string
+	bootWantFinding string
+
 	// knownBug, when set, says why lbdoctor is known to disagree here. The
 	// case still runs both halves; a disagreement skips it with "KNOWN BUG"
 	// (so the lead sees it), an agreement fails it (drop the marker).
@@ -427,6 +443,14 @@ func daemonCases() []daemonCase {
 			addr: "PREFIX/x.sock", wantBound: true, socket: "PREFIX/x.sock"},
 		{name: "haproxy/unix", daemon: "haproxy", listens: []string{"PREFIX/h.sock"},
 			addr: "PREFIX/h.sock", wantBound: true, socket: "PREFIX/h.sock"},
+		// A socket file left by a crash, nobody listening on it: nginx
+		// fails with 98 (five tries, then "still could not bind()")...
+		{name: "nginx/unix-stale-socket", daemon: "nginx", listens: []string{"unix:PREFIX/s.sock"}, stale: true,
+			addr:       "PREFIX/s.sock",
+			wantStderr: "bind() to unix:PREFIX/s.sock failed (98: Address already in use)", wantFinding: "LBD425"},
+		// ...HAProxy binds PATH.PID.tmp and renames it over the file.
+		{name: "haproxy/unix-stale-socket", daemon: "haproxy", listens: []string{"PREFIX/h.sock"}, stale: true,
+			addr: "PREFIX/h.sock", wantBound: true, socket: "PREFIX/h.sock"},
 		// A link-local address means nothing without an interface: EINVAL,
 		// whatever ip_nonlocal_bind says.
 		{name: "nginx/link-local-no-scope", daemon: "nginx", listens: []string{"[fe80::1]:80"},
@@ -632,6 +656,14 @@ type daemonVerdict struct {
 	// verdict to equal.
 	args   []string
 	stdout []byte
+	// all are the findings as reported, for the after-reboot verdict.
+	all []daemonFinding
+}
+
+// daemonFinding is one finding of lbdoctor's report.
+type daemonFinding struct {
+	id, severity, service, address, message string
+	port                                    int
 }
 
 func (v daemonVerdict) String() string {
@@ -717,7 +749,7 @@ func TestDaemonsAgree(t *testing.T) {
 	sem := make(chan struct{}, 16)
 	t.Run("case", func(t *testing.T) {
 		var wg sync.WaitGroup
-		for _, tc := range append(daemonCases(), serviceDaemonCases()...) {
+		for _, tc := range append(append(daemonCases(), serviceDaemonCases()...), rebootCases()...) {
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
@@ -754,7 +786,7 @@ func TestDaemonsAgree(t *testing.T) {
 // daemonRunCase builds the case's host in namespace ns, asks lbdoctor, runs
 // the daemon(s) and returns the table row; it reports through t.
 func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemonOnly bool, ns string, tc daemonCase) (row daemonRow) {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	// The row is returned even when a step below stops the test.
 	row = daemonRow{name: tc.name, daemon: "(not run)", lbdoctor: "(not run)", agree: "-"}
@@ -789,6 +821,9 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 	confs, root := writeDaemonConfigs(t, templates, tc, prefix)
 	if tc.daemon == "postgresql" || tc.then == "postgresql" {
 		daemonPostgresData(ctx, t, prefix)
+	}
+	if tc.stale {
+		daemonStaleSocket(t, tc.addr)
 	}
 
 	// lbdoctor first: once the daemon runs, its own socket would be part
@@ -829,10 +864,14 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 		row.daemon += " (unexpected text!)"
 		t.Errorf("fixture: daemon stderr lacks %q:\n%s", tc.wantStderr, out.stderr)
 	}
+	var bootProblems []string
+	if tc.reboot && !t.Failed() {
+		bootProblems = rebootHalf(ctx, t, &row, daemonOnly, ns+"b", tc, confs, prefix, root, v)
+	}
 	if daemonOnly || t.Failed() {
 		return row
 	}
-	problems := daemonDisagreements(tc, out, v)
+	problems := append(daemonDisagreements(tc, out, v), bootProblems...)
 	row.agree = "yes"
 	switch {
 	case tc.knownBug != "" && len(problems) > 0:
@@ -1101,6 +1140,15 @@ func writeDaemonConfigs(t *testing.T, templates *template.Template, tc daemonCas
 	confs = make(map[string]daemonConf)
 	dirs := map[string]string{"nginx": "/etc/nginx", "haproxy": "/etc/haproxy", "apache": "/etc/apache2", "postgresql": "/etc/postgresql/15/main", "redis": "/etc/redis"}
 	names := map[string]string{"nginx": "nginx.conf", "haproxy": "haproxy.cfg", "apache": "apache2.conf", "postgresql": "postgresql.conf", "redis": "redis.conf"}
+	if tc.reboot {
+		root = filepath.Join(prefix, "root")
+		if err := os.MkdirAll(filepath.Join(root, "etc", "sysctl.d"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, content := range tc.persist {
+			daemonWriteFile(t, filepath.Join(root, "etc", "sysctl.d", name), content)
+		}
+	}
 	if tc.user != "" {
 		root = filepath.Join(prefix, "root")
 		// The unit lbdoctor reads for the daemon the case runs as user.
@@ -1211,6 +1259,7 @@ func daemonRunLbdoctor(ctx context.Context, t *testing.T, bin, ns string, tc dae
 	for _, f := range r.Findings {
 		v.findings = append(v.findings, fmt.Sprintf("%s %s %s: %s", f.ID, f.Severity, f.Service, f.Message))
 		v.ids[f.Service] = append(v.ids[f.Service], f.ID)
+		v.all = append(v.all, daemonFinding{f.ID, f.Severity, f.Service, f.Address, f.Message, f.Port})
 		v.lines[f.Service] = append(v.lines[f.Service], f.Message, f.DaemonError)
 	}
 	return v
@@ -1510,4 +1559,18 @@ func daemonPostgresData(ctx context.Context, t *testing.T, prefix string) {
 		t.Fatalf("postgresql data directory: %v", tpl.err)
 	}
 	daemonCmd(ctx, t, "cp", "-a", filepath.Join(tpl.dir, "data"), filepath.Join(prefix, "data"))
+}
+
+// daemonStaleSocket leaves a socket file at path with nothing behind it:
+// a socket bound there and closed without unlinking, as after a crash.
+func daemonStaleSocket(t *testing.T, path string) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatalf("bind %s: %v", path, err)
+	}
 }

@@ -49,7 +49,7 @@ var errnoChecks = []struct {
 }{
 	{"EADDRNOTAVAIL", "99", "Cannot assign requested address", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured, or one added by hand that the last reboot removed: LBD410) and non-local binds are off"},
 	{"EADDRNOTAVAIL", "99", "Address not available", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured, or one added by hand that the last reboot removed: LBD410) and non-local binds are off"},
-	{"EADDRINUSE", "98", "Address already in use", "LBD201", "another socket already holds this port on an overlapping address"},
+	{"EADDRINUSE", "98", "Address already in use", "LBD201", "another socket already holds this port on an overlapping address (at boot, possibly an outgoing connection given it as its source port: LBD423)"},
 	{"EACCES", "13", "Permission denied", "LBD302", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or a unix socket's directory is not writable"},
 	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "LBD102", "an IPv6 listen on a host whose kernel has no IPv6"},
 	{"EINVAL", "22", "Invalid argument", "LBD103", "an IPv6 link-local address needs an interface to scope it"},
@@ -84,6 +84,12 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stderr, "lbdoctor explain: %q is neither a check ID (see lbdoctor list) nor a daemon bind error line lbdoctor knows\n", arg)
 		return exitUsage
+	}
+	if strings.HasPrefix(addr, "unix:") && num == "98" {
+		// nginx on a socket file left behind: HAProxy renames over it.
+		fmt.Fprintf(stdout, "EADDRINUSE on %s: a socket file is already at that path; when nobody listens on it, it was left by a crash and nginx does not remove it.\n", addr)
+		fmt.Fprintf(stdout, "\n%s: %s\n\n%s\n", checks.LBD425.ID, checks.LBD425.Title, checks.LBD425.Doc)
+		return exitOK
 	}
 	for _, e := range errnoChecks {
 		if (num != "" && e.num == num) || (text != "" && strings.EqualFold(e.text, text)) {

@@ -7,6 +7,8 @@ package host
 import (
 	"net/netip"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers/netcfg"
 )
@@ -40,6 +42,16 @@ type Facts struct {
 	// systemd-networkd, NetworkManager, ifcfg) that creates addresses at
 	// the next boot; nil when unknown.
 	Network *netcfg.Config `yaml:"boot_network,omitempty" json:"-"`
+	// Cmdline is the running kernel's command line (/proc/cmdline); empty
+	// when unknown.
+	Cmdline string `yaml:"kernel_cmdline,omitempty" json:"-"`
+	// BootCmdlines are the kernel command lines the boot loader's
+	// configuration gives the next boot, one per configuration found; nil
+	// when none was found.
+	BootCmdlines []Cmdline `yaml:"boot_cmdlines,omitempty" json:"-"`
+	// UnixPaths are what is on disk at the paths of the configs' unix
+	// sockets now; a path not listed is unknown.
+	UnixPaths []UnixPath `yaml:"unix_paths,omitempty" json:"-"`
 	// UnknownOwners counts the sockets whose owner Gather could not see
 	// (other users' /proc/PID/fd are private to a non-root reader).
 	UnknownOwners int `yaml:"-" json:"-"`
@@ -118,6 +130,33 @@ func (f *Facts) PersistedValue(name string) (Persisted, bool) {
 		}
 	}
 	return Persisted{}, false
+}
+
+// Cmdline is a kernel command line the next boot uses: Value is the whole
+// line, File and Line the assignment that last added to it.
+type Cmdline struct {
+	Value string `yaml:"value"`
+	File  string `yaml:"file"`
+	Line  int    `yaml:"line,omitempty"`
+}
+
+// UnixPath is what is at a unix socket's path: Socket when a socket file
+// is there, Listening when a socket bound to that path (or, as HAProxy
+// binds, to PATH.PID.tmp renamed to it) listens now.
+type UnixPath struct {
+	Path      string `yaml:"path"`
+	Socket    bool   `yaml:"socket"`
+	Listening bool   `yaml:"listening,omitempty"`
+}
+
+// UnixPath finds what the facts say is at path.
+func (f *Facts) UnixPath(path string) (UnixPath, bool) {
+	for _, u := range f.UnixPaths {
+		if u.Path == path {
+			return u, true
+		}
+	}
+	return UnixPath{}, false
 }
 
 // Dir is the state of a directory a unix socket is created in.
@@ -255,4 +294,62 @@ const (
 	NonlocalBind6       = "net.ipv6.ip_nonlocal_bind"
 	BindV6Only          = "net.ipv6.bindv6only"
 	UnprivilegedPortMin = "net.ipv4.ip_unprivileged_port_start"
+	LocalPortRange      = "net.ipv4.ip_local_port_range"
+	ReservedPorts       = "net.ipv4.ip_local_reserved_ports"
+	DisableIPv6All      = "net.ipv6.conf.all.disable_ipv6"
+	DisableIPv6Default  = "net.ipv6.conf.default.disable_ipv6"
 )
+
+// BindSysctls are the sysctls that decide a bind, besides the per
+// interface net.ipv6.conf.IFACE.disable_ipv6 (DisableIPv6).
+var BindSysctls = []string{NonlocalBind4, NonlocalBind6, BindV6Only, UnprivilegedPortMin, LocalPortRange, ReservedPorts, DisableIPv6All, DisableIPv6Default}
+
+// DisableIPv6 is the disable_ipv6 sysctl of interface iface.
+func DisableIPv6(iface string) string {
+	return "net.ipv6.conf." + strings.ReplaceAll(iface, ".", "/") + ".disable_ipv6"
+}
+
+// DisableIPv6Iface is the interface whose disable_ipv6 sysctl name is, or
+// "" when name is not one (all and default are not interfaces).
+func DisableIPv6Iface(name string) string {
+	rest, ok := strings.CutPrefix(name, "net.ipv6.conf.")
+	if !ok {
+		return ""
+	}
+	iface, ok := strings.CutSuffix(rest, ".disable_ipv6")
+	if !ok || iface == "all" || iface == "default" || strings.Contains(iface, ".") {
+		return ""
+	}
+	return strings.ReplaceAll(iface, "/", ".")
+}
+
+// WithSysctl returns a copy of f where the sysctl name has value, with
+// what the kernel does when it changes: disable_ipv6 turning 1 on an
+// interface removes that interface's IPv6 addresses, and turning 0 on lo
+// gives lo ::1 again (other interfaces get back only what the network
+// configuration adds, which the facts do not know). f itself is not
+// changed.
+func (f *Facts) WithSysctl(name, value string) *Facts {
+	g := f.clone()
+	if g.Sysctls == nil {
+		g.Sysctls = map[string]string{}
+	}
+	was := g.Sysctls[name]
+	g.Sysctls[name] = value
+	if iface := DisableIPv6Iface(name); iface == "lo" && value == "0" && was == "1" && !f.NoIPv6 {
+		if ok, _ := g.IsLocal(netip.IPv6Loopback()); !ok {
+			g.Addresses = append(g.Addresses, Address{Address: "::1", Prefix: 128, Interface: "lo", Family: "ipv6", Flags: []string{"permanent"}})
+			g.sort()
+		}
+	}
+	if iface := DisableIPv6Iface(name); iface != "" && value == "1" {
+		g.Addresses = slices.DeleteFunc(g.Addresses, func(a Address) bool {
+			return a.Interface == iface && a.Family == "ipv6"
+		})
+		g.Routes = slices.DeleteFunc(g.Routes, func(r Route) bool {
+			p, err := netip.ParsePrefix(r.Prefix)
+			return r.Interface == iface && err == nil && p.Addr().Is6()
+		})
+	}
+	return g
+}

@@ -162,6 +162,9 @@ func (f *Facts) isLocal6(a netip.Addr, zone string) (bool, string) {
 	case len(seen) > 0:
 		return false, fmt.Sprintf("%s is not on %s (it is on %s)", a, zone, strings.Join(seen, ", "))
 	}
+	if a == netip.IPv6Loopback() && f.Sysctls[DisableIPv6("lo")] == "1" {
+		return false, fmt.Sprintf("%s is not on lo: net.ipv6.conf.lo.disable_ipv6 is 1, which takes it away", a)
+	}
 	return false, fmt.Sprintf("%s is not assigned to any interface", a)
 }
 

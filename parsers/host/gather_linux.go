@@ -48,13 +48,21 @@ func Gather() (*Facts, error) {
 	if err := gatherRoutes(f, names); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{NonlocalBind4, NonlocalBind6, BindV6Only, UnprivilegedPortMin} {
-		path := filepath.Join("/proc/sys", strings.ReplaceAll(name, ".", "/"))
+	names6 := slices.Clone(BindSysctls)
+	for _, itf := range f.Interfaces {
+		names6 = append(names6, DisableIPv6(itf.Name))
+	}
+	for _, name := range names6 {
+		// The dotted name's slashes stand for dots in an interface name.
+		path := filepath.Join("/proc/sys", strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(name, ".", "\x00"), "/", "."), "\x00", "/"))
 		b, err := os.ReadFile(path)
 		if err != nil {
 			continue // absent on this kernel, or no IPv6: the facts say unknown
 		}
-		f.Sysctls[name] = strings.TrimSpace(string(b))
+		f.Sysctls[name] = strings.Join(strings.Fields(string(b)), " ")
+	}
+	if b, err := os.ReadFile(filepath.Join(procRoot, "cmdline")); err == nil {
+		f.Cmdline = strings.TrimSpace(string(b))
 	}
 	socks, err := listeningSockets(!f.NoIPv6)
 	if err != nil {
@@ -358,6 +366,43 @@ func addrFlags(flags int, family string) []string {
 	}
 	if !slices.Contains(out, "permanent") {
 		out = append(out, "dynamic")
+	}
+	return out
+}
+
+// StatUnixPaths records what is at each unix socket path now: a socket
+// file or not, and whether a socket bound to it listens in this network
+// namespace (/proc/net/unix). It only reads.
+func StatUnixPaths(paths []string) []UnixPath {
+	if len(paths) == 0 {
+		return nil
+	}
+	listening := map[string]bool{}
+	if b, err := os.ReadFile(filepath.Join(procRoot, "net", "unix")); err == nil {
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// Num RefCount Protocol Flags Type St Inode Path; flag
+			// 0x10000 (__SO_ACCEPTCON) marks a listening socket.
+			fs := strings.Fields(line)
+			if len(fs) < 8 || fs[3] != "00010000" {
+				continue
+			}
+			listening[fs[7]] = true
+		}
+	}
+	var out []UnixPath
+	for _, p := range paths {
+		u := UnixPath{Path: p}
+		if st, err := os.Lstat(p); err == nil && st.Mode().Type() == os.ModeSocket {
+			u.Socket = true
+		}
+		for name := range listening {
+			// HAProxy binds PATH.PID.tmp and renames it to PATH: the
+			// kernel keeps the bound name.
+			if name == p || (strings.HasPrefix(name, p+".") && strings.HasSuffix(name, ".tmp")) {
+				u.Listening = true
+			}
+		}
+		out = append(out, u)
 	}
 	return out
 }

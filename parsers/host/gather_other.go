@@ -13,3 +13,6 @@ import (
 func Gather() (*Facts, error) {
 	return nil, errors.New("gather host facts: reading the live host needs Linux, not " + runtime.GOOS + "; take a snapshot on the host with lbdoctor snapshot and pass it with --host")
 }
+
+// StatUnixPaths needs Linux's /proc/net/unix; elsewhere nothing is known.
+func StatUnixPaths(paths []string) []UnixPath { return nil }

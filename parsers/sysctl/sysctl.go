@@ -278,3 +278,11 @@ func globMatch(pattern, name string) bool {
 	ok, err := path.Match(pattern, name)
 	return err == nil && ok
 }
+
+// Later is whichever of a and b systemd-sysctl writes last at boot.
+func Later(a, b Setting) Setting {
+	if b.seq > a.seq {
+		return b
+	}
+	return a
+}
