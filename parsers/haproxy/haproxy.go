@@ -845,7 +845,11 @@ func (p *parser) add(file string, lineno int, l parsers.Listener) bool {
 	if len(p.cfg.Listeners) >= maxListeners {
 		if !p.tooMany {
 			p.tooMany = true
-			p.errorf(file, lineno, "too many listeners: lbdoctor reads at most %d", maxListeners)
+			// lbdoctor's limit, not HAProxy's (LBD006).
+			p.cfg.Unread = append(p.cfg.Unread, parsers.Error{
+				Pos: parsers.Pos{File: file, Line: lineno},
+				Msg: fmt.Sprintf("too many listeners: lbdoctor reads at most %d", maxListeners),
+			})
 		}
 		return false
 	}

@@ -51,8 +51,11 @@ type Options struct {
 
 // Parse reads the keepalived config at path (and its includes). The error is
 // non-nil only when the main file itself cannot be read (the CLI turns that
-// into exit 2); every problem inside the configuration goes into
-// Config.Errors with file and line.
+// into exit 2). Problems inside the configuration carry file and line:
+// Config.Errors holds only what stops keepalived (it exits, or never gets
+// past reading the file); what keepalived complains about and then runs
+// with goes to Config.DaemonWarnings, and lbdoctor's own reading limits
+// to Config.Unread.
 func Parse(path string, opts Options) (*parsers.Config, error) {
 	data, err := readConfig(opts.Root, path)
 	if err != nil {
@@ -120,31 +123,58 @@ const maxErrors = 1000
 // tooManyErrors is the last error recorded once maxErrors is reached.
 const tooManyErrors = "more than %d problems in this configuration, lbdoctor lists no more"
 
-// addError records a config problem, up to maxErrors of them.
+// addError records a problem keepalived stops on, up to maxErrors of them.
 func addError(cfg *parsers.Config, pos parsers.Pos, msg string) {
-	switch n := len(cfg.Errors); {
-	case n < maxErrors:
-		cfg.Errors = append(cfg.Errors, parsers.Error{Pos: pos, Msg: msg})
-	case n == maxErrors:
-		cfg.Errors = append(cfg.Errors, parsers.Error{Pos: pos, Msg: fmt.Sprintf(tooManyErrors, maxErrors)})
-	}
+	cfg.Errors = appendCapped(cfg.Errors, pos, msg)
 }
 
-// sortErrors orders errors by file, in the order the files were read, then
-// by line; errors on one line keep the order they were found in.
+// addWarning records a problem keepalived reports and then runs with
+// (keepalived -t exits 5, "configuration errors, but keepalived will still
+// run" in keepalived's lib/parser.h), up to maxErrors of them.
+func addWarning(cfg *parsers.Config, pos parsers.Pos, msg string) {
+	cfg.DaemonWarnings = appendCapped(cfg.DaemonWarnings, pos, msg)
+}
+
+// addUnread records where one of lbdoctor's own limits stopped the reading.
+func addUnread(cfg *parsers.Config, pos parsers.Pos, msg string) {
+	cfg.Unread = appendCapped(cfg.Unread, pos, msg)
+}
+
+func appendCapped(list []parsers.Error, pos parsers.Pos, msg string) []parsers.Error {
+	switch n := len(list); {
+	case n < maxErrors:
+		return append(list, parsers.Error{Pos: pos, Msg: msg})
+	case n == maxErrors:
+		return append(list, parsers.Error{Pos: pos, Msg: fmt.Sprintf(tooManyErrors, maxErrors)})
+	}
+	return list
+}
+
+// sortErrors orders errors, warnings and unread places by file, in the
+// order the files were read, then by line; those on one line keep the
+// order they were found in.
 func sortErrors(cfg *parsers.Config) {
 	order := make(map[string]int, len(cfg.Files))
 	for i, f := range cfg.Files {
 		order[f] = i
 	}
-	if len(cfg.Errors) > maxErrors {
-		// The "no more" notice stays last, wherever it was found.
-		last := cfg.Errors[maxErrors]
-		cfg.Errors = cfg.Errors[:maxErrors]
-		defer func() { cfg.Errors = append(cfg.Errors, last) }()
+	for _, list := range []*[]parsers.Error{&cfg.Errors, &cfg.DaemonWarnings, &cfg.Unread} {
+		sortList(list, order)
 	}
-	sort.SliceStable(cfg.Errors, func(i, j int) bool {
-		a, b := cfg.Errors[i].Pos, cfg.Errors[j].Pos
+}
+
+func sortList(list *[]parsers.Error, order map[string]int) {
+	l := *list
+	if len(l) > maxErrors {
+		// The "no more" notice stays last, wherever it was found.
+		last := l[maxErrors]
+		l = l[:maxErrors]
+		defer func() { *list = append(l, last) }()
+	} else {
+		defer func() { *list = l }()
+	}
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i].Pos, l[j].Pos
 		if order[a.File] != order[b.File] {
 			return order[a.File] < order[b.File]
 		}
@@ -160,14 +190,15 @@ func vrrpInstances(nodes []*node, cfg *parsers.Config) []parsers.VRRPInstance {
 		if n.words == nil || n.words[0] != "vrrp_instance" {
 			continue
 		}
-		// keepalived refuses both cases and skips the whole block.
+		// keepalived skips the whole block in both cases ("vrrp_instance
+		// must have a name") and runs without it.
 		if len(n.words) != 2 || n.words[1] == "" {
-			addError(cfg, n.pos, "vrrp_instance must have exactly one name")
+			addWarning(cfg, n.pos, "vrrp_instance must have exactly one name")
 			continue
 		}
 		name := n.words[1]
 		if seen[name] {
-			addError(cfg, n.pos, fmt.Sprintf("vrrp instance %s already defined, keepalived ignores this block", name))
+			addWarning(cfg, n.pos, fmt.Sprintf("vrrp instance %s already defined, keepalived ignores this block", name))
 			continue
 		}
 		seen[name] = true
@@ -179,7 +210,7 @@ func vrrpInstances(nodes []*node, cfg *parsers.Config) []parsers.VRRPInstance {
 func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstance {
 	inst := parsers.VRRPInstance{Pos: n.pos, Name: name, Conditional: n.cond}
 	errorf := func(pos parsers.Pos, format string, args ...any) {
-		addError(cfg, pos, fmt.Sprintf(format, args...))
+		addWarning(cfg, pos, fmt.Sprintf(format, args...))
 	}
 	// keepalived fixes an instance's address family with the first of
 	// these it reads and drops addresses of the other family.
@@ -307,7 +338,7 @@ func valueLines(n *node, cfg *parsers.Config) []*node {
 	var out []*node
 	for _, a := range n.block {
 		if a.words == nil {
-			addError(cfg, a.pos, fmt.Sprintf("unexpected '{' in %s block", n.words[0]))
+			addWarning(cfg, a.pos, fmt.Sprintf("unexpected '{' in %s block", n.words[0]))
 			continue
 		}
 		out = append(out, a)
@@ -358,7 +389,7 @@ func scopeValue(s string) (int, bool) {
 // unusable, and reports words it does not know but keeps the address.
 func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 	errorf := func(format string, args ...any) {
-		addError(cfg, n.pos, fmt.Sprintf(format, args...))
+		addWarning(cfg, n.pos, fmt.Sprintf(format, args...))
 	}
 	raw := n.words[0]
 	prefix, ok := parseAddress(raw, errorf)
