@@ -903,7 +903,7 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 			if checkReadable {
 				report = p.errorf
 			}
-			report(pos, "include cycle: %s is already being read, keepalived would include it forever", m)
+			report(pos, "include cycle: %s is already being read, keepalived reads it again until it runs out of file descriptors", m)
 			continue
 		}
 		fi, err := p.root.Stat(m)
