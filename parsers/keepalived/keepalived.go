@@ -254,7 +254,11 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 			}
 			vrid, err := strconv.Atoi(strings.TrimLeft(c.words[1], " \t"))
 			if err != nil || vrid < 1 || vrid > 255 || c.words[1][0] == '+' {
-				errorf(c.pos, "(%s): VRID '%s' not valid - must be between 1 & 255", name, c.words[1])
+				// The instance is left without a router id: keepalived
+				// says "the virtual router id must be set" and its VRRP
+				// process exits, taking the daemon with it (keepalived
+				// -t exits 5 all the same).
+				addError(cfg, c.pos, fmt.Sprintf("(%s): VRID '%s' not valid - must be between 1 & 255", name, c.words[1]))
 				break
 			}
 			inst.VirtualRouterID = vrid
