@@ -47,6 +47,10 @@ type severityRow struct {
 	lvs bool
 	// quiet says why lbdoctor warns where keepalived says nothing.
 	quiet string
+	// gap marks a row keepalived refuses where lbdoctor reports nothing,
+	// a known false negative (the row fails once lbdoctor reports it, so
+	// that the mark goes).
+	gap string
 }
 
 // severityRows cover every kind of problem the keepalived parser reports
@@ -67,6 +71,8 @@ var severityRows = []severityRow{
 	{name: "priority out of range", conf: "vrrp_instance V1 {\n interface eth0\n virtual_router_id 1\n priority 300\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n"},
 	{name: "virtual_router_id out of range", conf: "vrrp_instance V1 {\n interface eth0\n virtual_router_id 300\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
 		words: "VRID '300' not valid - must be between 1 & 255"},
+	{name: "virtual_router_id missing", conf: "vrrp_instance V1 {\n interface eth0\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
+		gap: "the daemon stops on an instance without virtual_router_id; many test configs of other packages lack one, so reporting it is left for a change of its own"},
 	{name: "malformed unicast_src_ip", conf: "vrrp_instance V1 {\n interface eth0\n virtual_router_id 1\n unicast_src_ip 10.0.0.300\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n"},
 	{name: "unicast peer of the other family", conf: "vrrp_instance V1 {\n interface eth0\n virtual_router_id 1\n unicast_src_ip 192.0.2.1\n unicast_peer {\n  2001:db8::2\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n"},
 	{name: "vrrp_instance without a name", conf: "vrrp_instance {\n interface eth0\n virtual_router_id 1\n}\n"},
@@ -147,6 +153,13 @@ func TestSeverityMatchesKeepalived(t *testing.T) {
 			if !r.lvs && verdict.accepted() != verdict.runs {
 				// The daemon is the judge; say where its check disagrees.
 				t.Logf("keepalived -t exit %d, yet the daemon runs=%v", verdict.checkExit, verdict.runs)
+			}
+			if r.gap != "" {
+				if verdict.runs || len(cfg.Errors) > 0 {
+					t.Errorf("known gap %q no longer holds: the daemon runs=%v, lbdoctor's errors %v (remove the mark)", r.gap, verdict.runs, cfg.Errors)
+				}
+				t.Logf("known gap: keepalived refuses, lbdoctor reports no config error: %s", r.gap)
+				return
 			}
 			for _, e := range cfg.Errors {
 				if verdict.runs {
