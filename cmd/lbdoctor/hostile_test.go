@@ -102,7 +102,7 @@ func hostileCases() []hostileCase {
 		{name: "haproxy/binary", setup: binary("haproxy.cfg"), args: []string{"--haproxy", "haproxy.cfg"},
 			code: 1, findings: []want{{"LBD001", "haproxy.cfg:1", "^unknown keyword '\x7fELF\x02\x01\x01' out of section\\.$"}, {"LBD001", "haproxy.cfg:1", `^Stray NUL character at position 8\.$`}}},
 		{name: "keepalived/binary", setup: binary("keepalived.conf"), args: []string{"--keepalived", "keepalived.conf"},
-			code: 0, count: 150, findings: []want{{"LBD005", "keepalived.conf:1", `^line has embedded NUL characters, keepalived ignores it$`}, {"LBD005", "keepalived.conf:2", `^line has embedded NUL`}, {"LBD005", "keepalived.conf:4", `^unterminated quote in "`}}},
+			code: 0, count: 150, findings: []want{{"LBD005", "keepalived.conf:1", `^line has embedded NUL characters, keepalived ignores it$`}, {"LBD005", "keepalived.conf:2", `^line has embedded NUL`}, {"LBD005", "keepalived.conf:4", `^Unterminated quote '`}}},
 		{name: "snapshot/binary", setup: binary("host.yaml"), files: map[string]string{"keepalived.conf": kaOK}, raw: true,
 			args: []string{"check", "--host", "host.yaml", "--keepalived", "keepalived.conf"}, code: 2, stderr: `host.yaml`},
 		{name: "lbdoctor.yaml/binary", setup: binary(".lbdoctor.yaml"), files: map[string]string{"keepalived.conf": kaOK},
@@ -124,7 +124,7 @@ func hostileCases() []hostileCase {
 			code: 1, findings: []want{{"LBD001", "haproxy.cfg:3", "invalid address: '\xff\xfe' in '\xff\xfe:80'"}}},
 		{name: "keepalived/invalid-utf8", files: map[string]string{"keepalived.conf": "vrrp_instance VI_\xff {\n  interface eth0\n  virtual_ipaddress {\n    10.0.0.\xff\n    10.0.0.100\n  }\n}\n"},
 			args: []string{"--keepalived", "keepalived.conf"},
-			code: 0, findings: []want{{"LBD005", "keepalived.conf:4", "^VRRP parsed invalid IP 10\\.0\\.0\\.\xff, keepalived skips it$"}}},
+			code: 0, findings: []want{{"LBD005", "keepalived.conf:4", "^VRRP parsed invalid IP 10\\.0\\.0\\.\xff\\. skipping IP\\.\\.\\.$"}}},
 
 		// 200 MB files: comment padding, then the config. Read once, in
 		// bounded time and memory, with the right line numbers at the end.
@@ -148,7 +148,7 @@ func hostileCases() []hostileCase {
 			args: []string{"--haproxy", "haproxy.cfg"}, code: 0, listeners: []string{"127.0.0.1:80 haproxy.cfg:3"}},
 		{name: "keepalived/1MB-line", files: map[string]string{"keepalived.conf": "vrrp_instance VI_1 {\n  interface eth0\n  virtual_ipaddress {\n    10.0.0.100 label " + strings.Repeat("a", 1<<20) + "\n  }\n}\n"},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 0,
-			findings: []want{{"LBD005", "keepalived.conf:4", `^address label a+ is longer than 15 characters, keepalived skips 10\.0\.0\.100$`}}},
+			findings: []want{{"LBD005", "keepalived.conf:4", `^Address label a+ is longer than maximum length 15 - removing address$`}}},
 
 		// 10,000 nested blocks.
 		{name: "nginx/10000-nested-locations", files: map[string]string{"nginx.conf": "events {}\nhttp { server { listen 127.0.0.1:80;\n" + strings.Repeat("location / {\n", 10000) + strings.Repeat("}\n", 10000) + "} }\n"},
@@ -168,13 +168,13 @@ func hostileCases() []hostileCase {
 		{name: "haproxy/unterminated-quote", files: map[string]string{"haproxy.cfg": "frontend fe\n  mode tcp\n  bind \"127.0.0.1:80\n"},
 			args: []string{"--haproxy", "haproxy.cfg"}, code: 1, findings: []want{{"LBD001", "haproxy.cfg:3", `unmatched quote`}}},
 		{name: "keepalived/unterminated-quote", files: map[string]string{"keepalived.conf": "vrrp_instance \"VI_1 {\n  interface eth0\n}\n"},
-			args: []string{"--keepalived", "keepalived.conf"}, code: 0, findings: []want{{"LBD005", "keepalived.conf:1", `^unterminated quote in "vrrp_instance \\"VI_1 \{"$`}, {"LBD005", "keepalived.conf:1", `^vrrp_instance must have exactly one name$`}, {"LBD005", "keepalived.conf:3", `^extra '}' found$`}}},
+			args: []string{"--keepalived", "keepalived.conf"}, code: 0, findings: []want{{"LBD005", "keepalived.conf:1", `^Unterminated quote 'vrrp_instance "VI_1 \{'$`}, {"LBD005", "keepalived.conf:1", `^vrrp_instance must have a name$`}, {"LBD005", "keepalived.conf:3", `^Extra '}' found$`}}},
 		{name: "keepalived/unterminated-block", files: map[string]string{"keepalived.conf": "vrrp_instance VI_1 {\n  interface eth0\n  virtual_ipaddress {\n    10.0.0.100\n"},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 0,
 			findings: []want{{"LBD005", "keepalived.conf:3", `^virtual_ipaddress block opened here is never closed \(2 '}' missing at end of configuration\)$`}}},
 		{name: "keepalived/100000-stray-braces", files: map[string]string{"keepalived.conf": kaOK + strings.Repeat("}\n", 100000)},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 0, count: 1001,
-			findings: []want{{"LBD005", "keepalived.conf:7", `^extra '}' found$`}, {"LBD005", "keepalived.conf:8", `^extra '}' found$`}}},
+			findings: []want{{"LBD005", "keepalived.conf:7", `^Extra '}' found$`}, {"LBD005", "keepalived.conf:8", `^Extra '}' found$`}}},
 
 		// Includes that never end.
 		{name: "nginx/include-self", files: map[string]string{"nginx.conf": "events {}\ninclude nginx.conf;\n"},
@@ -197,7 +197,7 @@ func hostileCases() []hostileCase {
 			args: []string{"--nginx", "nginx.conf"}, code: 1, findings: []want{{"LBD001", "nginx.conf:2", `^open\(\) "loop1" failed \(40: Too many levels of symbolic links\)$`}}},
 		{name: "keepalived/includem-symlink-loop", setup: symlinkLoop, files: map[string]string{"keepalived.conf": "includem loop1\n" + kaOK},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 1,
-			findings: []want{{"LBD001", "keepalived.conf:1", `^configuration file 'loop1' is not a regular non-executable file, keepalived skips it$`}}},
+			findings: []want{{"LBD001", "keepalived.conf:1", `^configuration file 'loop1' is not a regular non-executable file, which includem does not allow$`}}},
 		{name: "haproxy/dir-with-symlink-loop", setup: func(t *testing.T, env *hostileEnv, dir string) {
 			symlinkLoop(t, env, dir)
 			makeDir(t, filepath.Join(dir, "conf.d"))
@@ -244,7 +244,7 @@ func hostileCases() []hostileCase {
 		{name: "keepalived/main-is-dir", setup: mkdirCase("conf"), args: []string{"--keepalived", "conf"}, code: 2, stderr: `conf: not a regular file \(d`},
 		{name: "keepalived/includem-dir", setup: mkdirCase("sub"), files: map[string]string{"keepalived.conf": "includem sub\n" + kaOK},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 1,
-			findings: []want{{"LBD001", "keepalived.conf:1", `^configuration file 'sub' is not a regular non-executable file, keepalived skips it$`}}},
+			findings: []want{{"LBD001", "keepalived.conf:1", `^configuration file 'sub' is not a regular non-executable file, which includem does not allow$`}}},
 		{name: "snapshot/is-dir", setup: mkdirCase("host.yaml"), files: map[string]string{"keepalived.conf": kaOK}, raw: true,
 			args: []string{"check", "--host", "host.yaml", "--keepalived", "keepalived.conf"}, code: 2, stderr: `host\.yaml: .*is a directory`},
 		{name: "lbdoctor.yaml/is-dir", setup: mkdirCase(".lbdoctor.yaml"), files: map[string]string{"keepalived.conf": kaOK},
@@ -273,7 +273,7 @@ func hostileCases() []hostileCase {
 			args: []string{"--haproxy", "haproxy.cfg"}, code: 0, listeners: []string{"0.0.0.0:80 haproxy.cfg:3"},
 			findings: []want{{"LBD105", "haproxy.cfg:3", `^haproxy binds 0\.0\.0\.0:80 because LBD_HOSTILE_UNDEFINED expanded to nothing$`}}},
 		{name: "keepalived/undefined-variable", files: map[string]string{"keepalived.conf": "vrrp_instance VI_1 {\n  interface eth0\n  virtual_ipaddress {\n    $NOSUCHVIP\n  }\n}\n"},
-			args: []string{"--keepalived", "keepalived.conf"}, code: 0, findings: []want{{"LBD005", "keepalived.conf:4", `^VRRP parsed invalid IP \$NOSUCHVIP, keepalived skips it$`}}},
+			args: []string{"--keepalived", "keepalived.conf"}, code: 0, findings: []want{{"LBD005", "keepalived.conf:4", `^VRRP parsed invalid IP \$NOSUCHVIP\. skipping IP\.\.\.$`}}},
 		{name: "keepalived/self-referencing-variable", files: map[string]string{"keepalived.conf": "$A=$A $A\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_ipaddress {\n    $A\n  }\n}\n"},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 0, findings: []want{{"LBD006", "keepalived.conf:5", `^parameter substitution does not terminate, lbdoctor skips this line$`}}},
 
@@ -306,7 +306,7 @@ func hostileCases() []hostileCase {
 		{name: "haproxy/ipv6-bad-zone", files: map[string]string{"haproxy.cfg": "frontend fe\n  mode tcp\n  bind fe80::1%nosuch0:80\n"},
 			args: []string{"--haproxy", "haproxy.cfg"}, code: 1, findings: []want{{"LBD001", "haproxy.cfg:3", `invalid address: 'fe80::1%nosuch0'`}}},
 		{name: "keepalived/ipv6-zone", files: map[string]string{"keepalived.conf": "vrrp_instance VI_1 {\n  interface eth0\n  virtual_ipaddress {\n    fe80::1%eth0/64\n  }\n}\n"},
-			args: []string{"--keepalived", "keepalived.conf"}, code: 0, findings: []want{{"LBD005", "keepalived.conf:4", `^VRRP parsed invalid IP fe80::1%eth0/64, keepalived skips it$`}}},
+			args: []string{"--keepalived", "keepalived.conf"}, code: 0, findings: []want{{"LBD005", "keepalived.conf:4", `^VRRP parsed invalid IP fe80::1%eth0/64\. skipping IP\.\.\.$`}}},
 
 		// Terminal escapes and newlines in names and values: the text
 		// report escapes them, JSON stays valid (checked for every case).
@@ -323,7 +323,7 @@ func hostileCases() []hostileCase {
 		{name: "keepalived/escape-in-names", files: map[string]string{"keepalived.conf": "vrrp_instance \"VI\x1b[2J\x07\" {\n  interface \"eth0\x1b]0;x\x07\"\n  virtual_ipaddress {\n    10.0.0.100\n    \"10.0.0.1\x1b[31m\"\n  }\n}\n"},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 1, findings: []want{
 				{"LBD503", "keepalived.conf:1", "^interface eth0\x1b\\]0;x\x07 for vrrp_instance VI\x1b\\[2J\x07 doesn't exist on this host$"},
-				{"LBD005", "keepalived.conf:5", "^VRRP parsed invalid IP 10\\.0\\.0\\.1\x1b\\[31m, keepalived skips it$"}}},
+				{"LBD005", "keepalived.conf:5", "^VRRP parsed invalid IP 10\\.0\\.0\\.1\x1b\\[31m\\. skipping IP\\.\\.\\.$"}}},
 		{name: "snapshot/escape-in-hostname", setup: snapshotWith("hostname: \"lb\\e]0;pwned\\a\\e[2J\\u202e\\n\"\n"), files: map[string]string{"keepalived.conf": kaOK}, raw: true,
 			args: []string{"check", "--host", "host.yaml", "--keepalived", "keepalived.conf"}, code: 0},
 		{name: "lbdoctor.yaml/escape-in-key", files: map[string]string{".lbdoctor.yaml": "\"\\e]0;pwned\\a\\e[2J\": 1\n", "keepalived.conf": kaOK},

@@ -193,12 +193,12 @@ func vrrpInstances(nodes []*node, cfg *parsers.Config) []parsers.VRRPInstance {
 		// keepalived skips the whole block in both cases ("vrrp_instance
 		// must have a name") and runs without it.
 		if len(n.words) != 2 || n.words[1] == "" {
-			addWarning(cfg, n.pos, "vrrp_instance must have exactly one name")
+			addWarning(cfg, n.pos, "vrrp_instance must have a name")
 			continue
 		}
 		name := n.words[1]
 		if seen[name] {
-			addWarning(cfg, n.pos, fmt.Sprintf("vrrp instance %s already defined, keepalived ignores this block", name))
+			addWarning(cfg, n.pos, fmt.Sprintf("vrrp instance %s already defined", name))
 			continue
 		}
 		seen[name] = true
@@ -244,7 +244,7 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 			}
 			prio, err := strconv.Atoi(c.words[1])
 			if err != nil || prio < 1 || prio > 255 {
-				errorf(c.pos, "(%s) priority %s is not valid, it must be between 1 and 255", name, c.words[1])
+				errorf(c.pos, "(%s) Priority not valid! must be between 1 & 255. Using default 100", name)
 				break
 			}
 			inst.Priority = prio
@@ -318,7 +318,7 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 				}
 				vip.Excluded = excluded
 				if !excluded && !sameFamily(vip.Prefix.Addr()) {
-					errorf(a.pos, "(%s) address family of %s must match the VRRP instance (IPv%d), keepalived ignores it; use virtual_ipaddress_excluded for it", name, a.words[0], family)
+					errorf(a.pos, "(%s): address family must match VRRP instance [%s] - ignoring", name, a.words[0])
 					continue
 				}
 				inst.VIPs = append(inst.VIPs, vip)
@@ -430,7 +430,7 @@ func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 			continue
 		}
 		if i+1 >= len(n.words) {
-			errorf("no %s parameter specified for %s, keepalived skips this address", kw, raw)
+			errorf("No %s parameter specified for %s", kw, raw)
 			return parsers.VIP{}, false
 		}
 		i++
@@ -438,7 +438,7 @@ func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 		switch kw {
 		case "dev":
 			if vip.Dev != "" {
-				errorf("cannot specify ipaddress device more than once for %s, keepalived skips this address", raw)
+				errorf("Cannot specify ipaddress device more than once for %s", raw)
 				return parsers.VIP{}, false
 			}
 			vip.Dev = arg
@@ -453,7 +453,7 @@ func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 			}
 		case "brd", "broadcast":
 			if v6 {
-				errorf("broadcast %s given for IPv6 address %s, keepalived skips this address", arg, raw)
+				errorf("VRRP is trying to assign a broadcast %s to the IPv6 address %s !!?? WTF... skipping VIP...", kw, raw)
 				return parsers.VIP{}, false
 			}
 			if a, err := netip.ParseAddr(arg); arg != "+" && arg != "-" && (err != nil || !a.Is4()) {
@@ -463,7 +463,7 @@ func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 			vip.Broadcast = arg
 		case "label":
 			if len(arg) >= 16 { // IFNAMSIZ
-				errorf("address label %s is longer than 15 characters, keepalived skips %s", arg, raw)
+				errorf("Address label %s is longer than maximum length 15 - removing address", arg)
 				return parsers.VIP{}, false
 			}
 			if v6 {
@@ -510,7 +510,7 @@ func parseAddress(raw string, errorf func(string, ...any)) (netip.Prefix, bool) 
 	v6 := strings.Contains(text, ":")
 	addr, err := netip.ParseAddr(text)
 	if err != nil || addr.Zone() != "" || addr.Is6() != v6 {
-		errorf("VRRP parsed invalid IP %s, keepalived skips it", raw)
+		errorf("VRRP parsed invalid IP %s. skipping IP...", raw)
 		return netip.Prefix{}, false
 	}
 	bits := addr.BitLen()

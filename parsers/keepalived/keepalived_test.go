@@ -312,7 +312,7 @@ func TestParseBytes(t *testing.T) {
 		{
 			name:   "stray closing brace",
 			conf:   "}\nvrrp_instance V {\n}\n",
-			errors: []string{"warning: t.conf:1: extra '}' found"},
+			errors: []string{"warning: t.conf:1: Extra '}' found"},
 		},
 		{
 			name:   "unclosed block",
@@ -323,7 +323,7 @@ func TestParseBytes(t *testing.T) {
 		{
 			name:   "unterminated quote",
 			conf:   "global_defs {\n router_id \"x\n}\n",
-			errors: []string{"warning: t.conf:2: unterminated quote"},
+			errors: []string{"warning: t.conf:2: Unterminated quote 'router_id \"x'"},
 		},
 		{
 			name: "multiline definition lines take the line that uses it",

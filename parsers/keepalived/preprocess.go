@@ -157,7 +157,7 @@ func (p *preprocessor) readFile(name string, data []byte) {
 		}
 		out, unterminated := decomment(string(b))
 		if unterminated {
-			p.warnf(pos, "unterminated quote in %q", out)
+			p.warnf(pos, "Unterminated quote '%s'", out)
 		}
 		f.feed(rawLine{text: out, pos: pos})
 	}
@@ -910,7 +910,7 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 		if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 != 0 {
 			// keepalived skips directories and executable files.
 			if checkReadable {
-				p.errorf(pos, "configuration file '%s' is not a regular non-executable file, keepalived skips it", m)
+				p.errorf(pos, "configuration file '%s' is not a regular non-executable file, which %s does not allow", m, s[:strings.IndexAny(s, " \t")])
 			}
 			continue
 		}

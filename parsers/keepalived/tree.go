@@ -48,7 +48,7 @@ func buildTree(lines []line, cfg *parsers.Config, truncated bool) []*node {
 			last = nil
 		case len(l.words) == 1 && l.words[0] == "}":
 			if len(stack) == 1 {
-				addWarning(cfg, l.pos, "extra '}' found")
+				addWarning(cfg, l.pos, "Extra '}' found")
 			} else {
 				stack[len(stack)-1].close = l.pos
 				stack = stack[:len(stack)-1]
