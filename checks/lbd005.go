@@ -15,8 +15,9 @@ or corrects the value, as the message says. It is not a config error
 the line asks for does not happen.
 
 keepalived is the usual source. It reads every line it can and logs the
-rest: "Unknown keyword 'lvs_id'", "Unknown configuration entry 'no-track'
-for ip address - ignoring", "(VI_1) Priority not valid! must be between 1 & 255. Using default 100". keepalived
+rest: "Unknown keyword 'net_namespae'", "Unknown configuration entry
+'no-track' for ip address - ignoring", "(VI_1) Priority not valid! must be
+between 1 & 255. Using default 100". keepalived
 --config-test exits 5 for such a file, the code keepalived's own source
 keeps for "configuration errors, but keepalived will still run" (4 is for
 a file it cannot run: a missing interface, a fatal error), and the daemon

@@ -88,6 +88,14 @@ func TestKeepalivedCheck(t *testing.T) {
 					e.name(), v.reason, s.fileName(e, er.Pos.File), er.Pos.Line, s.clean(er.Msg))
 			}
 		}
+		// lbdoctor's "Unknown keyword" lines are keepalived's: with a
+		// net_namespace, keepalived -t checks nothing past the global
+		// settings, so it cannot say.
+		for _, w := range cfg.DaemonWarnings {
+			if strings.HasPrefix(w.Msg, "Unknown keyword '") && cfg.NetNamespace == "" && v.exit >= 0 && !strings.Contains(v.out, w.Msg) {
+				t.Errorf("%s: lbdoctor warns %s:%d: %s; keepalived -t does not say so", e.name(), s.fileName(e, w.Pos.File), w.Pos.Line, w.Msg)
+			}
+		}
 		first, _, _ := strings.Cut(strings.TrimSpace(v.out), "\n")
 		lines = append(lines, fmt.Sprintf("%s\texit %d\t%s\t%s\t%d errors, %d warnings\t%s",
 			e.file, v.exit, verdict, v.reason, len(cfg.Errors), len(cfg.DaemonWarnings), first))

@@ -20,6 +20,11 @@ func topLevel(nodes []*node, cfg *parsers.Config) {
 		if n.words == nil {
 			continue
 		}
+		if !rootKeywords[n.words[0]] {
+			// keepalived skips the line and its block, and runs.
+			addWarning(cfg, n.pos, fmt.Sprintf("Unknown keyword '%s'", n.words[0]))
+			continue
+		}
 		switch n.words[0] {
 		case "static_ipaddress":
 			for _, a := range valueLines(n, cfg) {
@@ -103,6 +108,18 @@ func endPos(n *node) parsers.Pos {
 // ipvsFWMarkMax is the largest firewall mark keepalived takes for a
 // virtual_server.
 const ipvsFWMarkMax = math.MaxUint32
+
+// rootKeywords are the keywords keepalived 2.2.7 knows outside any block
+// (its install_keyword_root calls); any other word there gets "Unknown
+// keyword" and keepalived skips the line with its block.
+var rootKeywords = map[string]bool{
+	"SSL": true, "bfd_instance": true, "child_wait_time": true, "garp_group": true, "global_defs": true,
+	"instance": true, "interface_up_down_delays": true, "linkbeat_interfaces": true, "linkbeat_use_polling": true,
+	"namespace_with_ipsets": true, "net_namespace": true, "net_namespace_ipvs": true, "static_ipaddress": true,
+	"static_routes": true, "static_rules": true, "track_file": true, "track_group": true, "use_pid_dir": true,
+	"virtual_server": true, "virtual_server_group": true, "vrrp_instance": true, "vrrp_script": true,
+	"vrrp_sync_group": true, "vrrp_track_file": true, "vrrp_track_process": true,
+}
 
 // virtualServer reads "virtual_server IP [PORT]", "virtual_server fwmark N"
 // or "virtual_server group NAME" and the protocol and real servers of its

@@ -10,8 +10,9 @@
 // '{' and '}' onto a line of its own. This package follows that design:
 // preprocess.go turns files into logical lines, tree.go nests them into
 // blocks without knowing any keyword, and this file and blocks.go pick the
-// blocks above out of the tree. Other keywords are skipped structurally,
-// never reported.
+// blocks above out of the tree. Other keywords are skipped structurally;
+// only a word keepalived does not know outside any block is reported
+// ("Unknown keyword"), since keepalived skips it with its block.
 //
 // Conditional lines (@id and @^id) depend on keepalived's config id, which
 // defaults to the host name of the node that runs it. Options.ConfigID

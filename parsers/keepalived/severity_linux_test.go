@@ -92,6 +92,8 @@ var severityRows = []severityRow{
 		words: "Unterminated quote 'router_id \"x'"},
 	{name: "NUL in a line", conf: "global_defs {\n router_id a\x00b\n}\n",
 		quiet: "keepalived reads the line up to the NUL without a word; lbdoctor, which leaves the line out, says so"},
+	{name: "unknown keyword outside any block", conf: "net_namespae x\n", words: "Unknown keyword 'net_namespae'"},
+	{name: "unknown keyword with a block", conf: "vrrp_instanse V1 {\n interface eth0\n virtual_router_id 1\n}\n", words: "Unknown keyword 'vrrp_instanse'"},
 	{name: "vrrp_sync_group without a name", conf: "vrrp_sync_group {\n group {\n  VI_BASE\n }\n}\n",
 		words: "vrrp_sync_group must have a name - skipping"},
 	{name: "net_namespace without a name", conf: "net_namespace\n", words: "net_namespace name missing - ignoring"},
