@@ -13,9 +13,11 @@ a syntax error, a directive with an invalid argument, a missing include,
 an include cycle, an address that does not parse, or a keyword HAProxy
 does not know in that section (HAProxy 2.6's keywords, with those of later
 versions unless --haproxy-version says 2.6). For keepalived, which reads
-past almost anything, only what stops it: a virtual_server or
-virtual_server_group line without its address or name, and a file an
-include_check include ("includem", "includer", ...) cannot find or read.
+past almost anything, only what stops the daemon: a virtual_server or
+virtual_server_group line without its address or name, a virtual_router_id
+out of range (keepalived -t exits 5 there, but the daemon stops: "the
+virtual router id must be set"), and a file a checked include ("includem",
+"includer", ...) cannot find or read.
 
 lbdoctor reports it as an error at its file and line and judges the
 listeners it could still read. What the daemon complains about but
