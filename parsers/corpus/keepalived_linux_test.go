@@ -43,10 +43,10 @@ type kaVerdict struct {
 // keepalived will still run" (keepalived's lib/parser.h), 6 for scripts
 // it will run without script_security (it runs, the scripts are
 // disabled), and 4, 2, a signal or no exit at all for a file it will not
-// run. Two exceptions, both shown with the daemon itself in
+// run. Three exceptions, all shown with the daemon itself in
 // TestSeverityMatchesKeepalived: a checked include (includem, ...) that
-// fails exits 6 too, and an instance without a virtual router id exits 5
-// though the daemon stops on it.
+// fails exits 6 too, and an instance without a virtual router id, or on an
+// interface that does not exist, exits 5 though the daemon stops on it.
 func TestKeepalivedCheck(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: not running keepalived")
@@ -175,6 +175,10 @@ func keepalivedCheck(s staged, ifaces []string) (kaVerdict, error) {
 		v.runs, v.reason = true, "clean"
 	case v.exit == 5 && strings.Contains(v.out, "the virtual router id must be set"):
 		v.reason = "an instance has no virtual router id: the daemon stops"
+	case v.exit == 5 && strings.Contains(v.out, "Non-existent interface specified in configuration"):
+		// keepalived -t reports its worst class of complaint by number,
+		// and a warning outranks CONFIG_BAD_IF: the exit says 5.
+		v.reason = "an interface does not exist: the daemon stops (LBD503 judges interfaces against the host)"
 	case v.exit == 5:
 		v.runs, v.reason = true, "complains and runs"
 	case v.exit == 6 && strings.Contains(v.out, "SECURITY VIOLATION"):

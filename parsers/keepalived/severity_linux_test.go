@@ -78,6 +78,8 @@ var severityRows = []severityRow{
 		words: "VRID '300' not valid - must be between 1 & 255"},
 	{name: "virtual_router_id missing", conf: "vrrp_instance V1 {\n interface eth0\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
 		gap: "the daemon stops on an instance without virtual_router_id; many test configs of other packages lack one, so reporting it is left for a change of its own"},
+	{name: "interface that does not exist", conf: "vrrp_instance V1 {\n interface eth9\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
+		gap: "the daemon stops; the parser cannot know the host's interfaces, LBD503 reports it as an error against them"},
 	{name: "malformed unicast_src_ip", conf: "vrrp_instance V1 {\n interface eth0\n virtual_router_id 1\n unicast_src_ip 10.0.0.300\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
 		words: "Configuration error: VRRP instance[V1] malformed src address[10.0.0.300]. Skipping..."},
 	{name: "unicast peer of the other family", conf: "vrrp_instance V1 {\n interface eth0\n virtual_router_id 1\n unicast_src_ip 192.0.2.1\n unicast_peer {\n  2001:db8::2\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
