@@ -13,8 +13,11 @@ for. The classic case is HAProxy 1.x's address on the section line:
 
     listen web 10.0.0.5:80
 
-HAProxy 2.x prints "please use the 'bind' keyword for listening addresses",
-says "Configuration file is valid", and starts the proxy listening nowhere.
+HAProxy 2.x prints "please use the 'bind' keyword for listening addresses"
+and makes no proxy of the section. With nothing else in it, it says
+"Configuration file is valid" and starts, the proxy listening nowhere; any
+keyword line in the section is then fatal ("'listen' or 'defaults'
+expected.", reported as LBD001).
 
 Fix: move the address to a bind line:
 

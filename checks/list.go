@@ -8,6 +8,8 @@ func All() []*Check {
 		LBD002,
 		LBD003,
 		LBD004,
+		LBD005,
+		LBD006,
 		LBD101,
 		LBD102,
 		LBD103,

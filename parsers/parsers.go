@@ -28,7 +28,9 @@ func (p Pos) String() string {
 	return p.File + ":" + strconv.Itoa(p.Line)
 }
 
-// Error is a config problem tied to a place. It surfaces as an LBD001 finding.
+// Error is a config problem tied to a place. In Config.Errors it surfaces
+// as an LBD001 finding (the daemon refuses the configuration); the other
+// lists of Config say which check reports theirs.
 type Error struct {
 	Pos Pos
 	Msg string
@@ -306,6 +308,15 @@ type Config struct {
 	// Warnings are lines the daemon accepts but ignores in a way that
 	// changes what it listens on (LBD004).
 	Warnings []Error
+	// DaemonWarnings are lines the daemon's own check complains about but
+	// accepts: the daemon starts and runs, skipping or correcting the line
+	// as the message says (keepalived's "Unknown keyword ...", "... -
+	// ignoring"). Msg is the daemon's own words where it has them (LBD005).
+	DaemonWarnings []Error
+	// Unread are the places where lbdoctor stopped reading a configuration
+	// the daemon may well read in full (one of lbdoctor's own limits), so
+	// what follows is not judged (LBD006).
+	Unread []Error
 	// StaticAddresses are keepalived's static_ipaddress entries: addresses
 	// it adds at start-up whatever the VRRP role. Dev is empty when the
 	// entry names none (keepalived then uses the default route's

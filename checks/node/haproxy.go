@@ -24,7 +24,8 @@ var haproxyEnvFiles = []string{"/etc/default/haproxy", "/etc/sysconfig/haproxy"}
 // way the service will: its environment (lbdoctor's own, the packaged
 // defaults files, then --env files), its version and build features, the
 // host name that names the local peer, and name resolution. Problems in
-// the environment files come back as config errors.
+// the environment files come back for the caller to report (systemd skips
+// those assignments and starts the service: warnings, LBD005).
 func haproxyOptions(o Options, root parsers.Root, hostname string) (haproxy.Options, []parsers.Error, error) {
 	opts := haproxy.Options{Root: root, Hostname: hostname, Version: o.HAProxyVersion, Resolve: resolver(root)}
 	if b := o.bundle; b != nil {

@@ -449,7 +449,9 @@ func LoadServices(o Options, root parsers.Root, hostname func() string) ([]check
 		if err != nil {
 			return nil, err
 		}
-		cfg.Errors = append(cfg.Errors, envErrs...)
+		// systemd starts the service without these assignments: a
+		// warning, not a configuration HAProxy refuses.
+		cfg.DaemonWarnings = append(cfg.DaemonWarnings, envErrs...)
 		return cfg, nil
 	}
 	parseKeepalived := func(p string) (*parsers.Config, error) {

@@ -207,6 +207,12 @@ type section struct {
 	peersBind   parsers.Pos
 	peerLines   bool
 	localServer bool
+
+	// orphan is a frontend or listen section whose line carries an
+	// address: HAProxy 2.x creates no proxy for it, so every keyword
+	// line until the next section is a fatal "'listen' or 'defaults'
+	// expected.", while the section line alone is only an alert.
+	orphan bool
 }
 
 // parser holds what HAProxy remembers from one configuration file to the
@@ -455,6 +461,10 @@ func (p *parser) handleLine(file string, lineno int, line string, sec *section, 
 		p.errorf(file, lineno, "unknown directive '%s'.", args[0])
 		return false
 	}
+	if sec.orphan && !sectionKinds[args[0]] {
+		p.errorf(file, lineno, "'listen' or 'defaults' expected.")
+		return true
+	}
 	if args[0] == "no" || args[0] == "default" {
 		// Only "option" and a few global keywords take these modifiers,
 		// none of which opens a socket.
@@ -464,8 +474,10 @@ func (p *parser) handleLine(file string, lineno int, line string, sec *section, 
 		p.endSection(sec)
 		p.beginSection(sec, args)
 		// HAProxy 1.x took addresses on the section line; 2.x says so and
-		// starts anyway, the proxy listening nowhere.
+		// makes no proxy of it: with nothing more in the section it
+		// starts, listening nowhere; any keyword line in it is fatal.
 		if (args[0] == "frontend" || args[0] == "listen") && arg(args, 2) != "" && arg(args, 2) != "from" {
+			sec.orphan = true
 			p.cfg.Warnings = append(p.cfg.Warnings, parsers.Error{
 				Pos: parsers.Pos{File: file, Line: lineno},
 				Msg: fmt.Sprintf("%s %s: HAProxy ignores the address %s on the section line (\"please use the 'bind' keyword for listening addresses\"): this proxy listens nowhere", args[0], arg(args, 1), arg(args, 2)),
@@ -845,7 +857,11 @@ func (p *parser) add(file string, lineno int, l parsers.Listener) bool {
 	if len(p.cfg.Listeners) >= maxListeners {
 		if !p.tooMany {
 			p.tooMany = true
-			p.errorf(file, lineno, "too many listeners: lbdoctor reads at most %d", maxListeners)
+			// lbdoctor's limit, not HAProxy's (LBD006).
+			p.cfg.Unread = append(p.cfg.Unread, parsers.Error{
+				Pos: parsers.Pos{File: file, Line: lineno},
+				Msg: fmt.Sprintf("too many listeners: lbdoctor reads at most %d", maxListeners),
+			})
 		}
 		return false
 	}

@@ -20,6 +20,11 @@ func topLevel(nodes []*node, cfg *parsers.Config) {
 		if n.words == nil {
 			continue
 		}
+		if !rootKeywords[n.words[0]] {
+			// keepalived skips the line and its block, and runs.
+			addWarning(cfg, n.pos, fmt.Sprintf("Unknown keyword '%s'", n.words[0]))
+			continue
+		}
 		switch n.words[0] {
 		case "static_ipaddress":
 			for _, a := range valueLines(n, cfg) {
@@ -29,12 +34,12 @@ func topLevel(nodes []*node, cfg *parsers.Config) {
 			}
 		case "vrrp_sync_group":
 			if len(n.words) != 2 {
-				addError(cfg, n.pos, "vrrp_sync_group must have a name - skipping")
+				addWarning(cfg, n.pos, "vrrp_sync_group must have a name - skipping")
 				continue
 			}
 			name := n.words[1]
 			if prev, dup := groups[name]; dup && !exclusive(prev, n.cond) {
-				addError(cfg, n.pos, fmt.Sprintf("vrrp sync group %s already defined", name))
+				addWarning(cfg, n.pos, fmt.Sprintf("vrrp sync group %s already defined", name))
 				continue
 			}
 			groups[name] = n.cond
@@ -48,11 +53,11 @@ func topLevel(nodes []*node, cfg *parsers.Config) {
 		case "net_namespace":
 			switch {
 			case len(n.words) < 2:
-				addError(cfg, n.pos, "net_namespace name missing - ignoring")
+				addWarning(cfg, n.pos, "net_namespace name missing - ignoring")
 			case cfg.NetNamespace != "" && exclusive(nsCond, n.cond):
 				// Conditional alternatives: the first one stays.
 			case cfg.NetNamespace != "":
-				addError(cfg, n.pos, fmt.Sprintf("Duplicate net_namespace definition %s - ignoring", n.words[1]))
+				addWarning(cfg, n.pos, fmt.Sprintf("Duplicate net_namespace definition %s - ignoring", n.words[1]))
 			default:
 				cfg.NetNamespace, cfg.NetNamespacePos, nsCond = n.words[1], n.pos, n.cond
 			}
@@ -78,7 +83,7 @@ func syncGroup(n *node, name string, cfg *parsers.Config) parsers.SyncGroup {
 			continue
 		}
 		if haveGroup {
-			addError(cfg, c.pos, fmt.Sprintf("Group list already specified for sync group %s", name))
+			addWarning(cfg, c.pos, fmt.Sprintf("Group list already specified for sync group %s", name))
 			continue
 		}
 		haveGroup = true
@@ -86,7 +91,7 @@ func syncGroup(n *node, name string, cfg *parsers.Config) parsers.SyncGroup {
 			g.Instances = append(g.Instances, l.words...)
 		}
 		if len(g.Instances) == 0 {
-			addError(cfg, endPos(c), fmt.Sprintf("Warning - sync group %s has empty group block", name))
+			addWarning(cfg, endPos(c), fmt.Sprintf("Warning - sync group %s has empty group block", name))
 		}
 	}
 	return g
@@ -104,16 +109,33 @@ func endPos(n *node) parsers.Pos {
 // virtual_server.
 const ipvsFWMarkMax = math.MaxUint32
 
+// rootKeywords are the keywords keepalived 2.2.7 knows outside any block
+// (its install_keyword_root calls); any other word there gets "Unknown
+// keyword" and keepalived skips the line with its block.
+var rootKeywords = map[string]bool{
+	"SSL": true, "bfd_instance": true, "child_wait_time": true, "garp_group": true, "global_defs": true,
+	"instance": true, "interface_up_down_delays": true, "linkbeat_interfaces": true, "linkbeat_use_polling": true,
+	"namespace_with_ipsets": true, "net_namespace": true, "net_namespace_ipvs": true, "static_ipaddress": true,
+	"static_routes": true, "static_rules": true, "track_file": true, "track_group": true, "use_pid_dir": true,
+	"virtual_server": true, "virtual_server_group": true, "vrrp_instance": true, "vrrp_script": true,
+	"vrrp_sync_group": true, "vrrp_track_file": true, "vrrp_track_process": true,
+}
+
 // virtualServer reads "virtual_server IP [PORT]", "virtual_server fwmark N"
 // or "virtual_server group NAME" and the protocol and real servers of its
 // block, as keepalived's alloc_vs does.
 func virtualServer(n *node, cfg *parsers.Config) (parsers.VirtualServer, bool) {
 	errorf := func(format string, args ...any) {
+		addWarning(cfg, n.pos, fmt.Sprintf(format, args...))
+	}
+	// keepalived exits on these two ("is missing a parameter after keyword
+	// `virtual_server`": exit 2; with "group" and no name it crashes).
+	fatalf := func(format string, args ...any) {
 		addError(cfg, n.pos, fmt.Sprintf(format, args...))
 	}
 	vs := parsers.VirtualServer{Pos: n.pos, Conditional: n.cond}
 	if len(n.words) < 2 {
-		errorf("virtual_server needs an address, 'fwmark N' or 'group NAME', keepalived stops on this line")
+		fatalf("virtual_server needs an address, 'fwmark N' or 'group NAME', keepalived stops on this line")
 		return vs, false
 	}
 	p1, p2 := n.words[1], ""
@@ -124,7 +146,7 @@ func virtualServer(n *node, cfg *parsers.Config) (parsers.VirtualServer, bool) {
 	switch p1 {
 	case "group":
 		if p2 == "" {
-			errorf("virtual_server group needs a group name, keepalived stops on this line")
+			fatalf("virtual_server group needs a group name, keepalived stops on this line")
 			return vs, false
 		}
 		vs.Group = p2
@@ -164,7 +186,7 @@ func virtualServer(n *node, cfg *parsers.Config) (parsers.VirtualServer, bool) {
 			case "sctp":
 				vs.Proto = parsers.Proto("sctp")
 			default:
-				addError(cfg, c.pos, fmt.Sprintf("Unknown protocol %s - ignoring", c.words[1]))
+				addWarning(cfg, c.pos, fmt.Sprintf("Unknown protocol %s - ignoring", c.words[1]))
 			}
 		case "real_server":
 			vs.RealServers++
@@ -221,13 +243,13 @@ func virtualServerGroup(n *node, cfg *parsers.Config) {
 	}
 	if entries == 0 {
 		// keepalived finds out at the closing brace, and says so there.
-		addError(cfg, endPos(n), fmt.Sprintf("virtual server group %s has no entries - removing", name))
+		addWarning(cfg, endPos(n), fmt.Sprintf("virtual server group %s has no entries - removing", name))
 	}
 }
 
 func vsgEntry(l *node, group string, cfg *parsers.Config) (parsers.VirtualServer, bool) {
 	errorf := func(format string, args ...any) {
-		addError(cfg, l.pos, fmt.Sprintf(format, args...))
+		addWarning(cfg, l.pos, fmt.Sprintf(format, args...))
 	}
 	raw := l.words[0]
 	port := ""

@@ -10,8 +10,9 @@
 // '{' and '}' onto a line of its own. This package follows that design:
 // preprocess.go turns files into logical lines, tree.go nests them into
 // blocks without knowing any keyword, and this file and blocks.go pick the
-// blocks above out of the tree. Other keywords are skipped structurally,
-// never reported.
+// blocks above out of the tree. Other keywords are skipped structurally;
+// only a word keepalived does not know outside any block is reported
+// ("Unknown keyword"), since keepalived skips it with its block.
 //
 // Conditional lines (@id and @^id) depend on keepalived's config id, which
 // defaults to the host name of the node that runs it. Options.ConfigID
@@ -51,8 +52,11 @@ type Options struct {
 
 // Parse reads the keepalived config at path (and its includes). The error is
 // non-nil only when the main file itself cannot be read (the CLI turns that
-// into exit 2); every problem inside the configuration goes into
-// Config.Errors with file and line.
+// into exit 2). Problems inside the configuration carry file and line:
+// Config.Errors holds only what stops keepalived (it exits, or never gets
+// past reading the file); what keepalived complains about and then runs
+// with goes to Config.DaemonWarnings, and lbdoctor's own reading limits
+// to Config.Unread.
 func Parse(path string, opts Options) (*parsers.Config, error) {
 	data, err := readConfig(opts.Root, path)
 	if err != nil {
@@ -120,31 +124,58 @@ const maxErrors = 1000
 // tooManyErrors is the last error recorded once maxErrors is reached.
 const tooManyErrors = "more than %d problems in this configuration, lbdoctor lists no more"
 
-// addError records a config problem, up to maxErrors of them.
+// addError records a problem keepalived stops on, up to maxErrors of them.
 func addError(cfg *parsers.Config, pos parsers.Pos, msg string) {
-	switch n := len(cfg.Errors); {
-	case n < maxErrors:
-		cfg.Errors = append(cfg.Errors, parsers.Error{Pos: pos, Msg: msg})
-	case n == maxErrors:
-		cfg.Errors = append(cfg.Errors, parsers.Error{Pos: pos, Msg: fmt.Sprintf(tooManyErrors, maxErrors)})
-	}
+	cfg.Errors = appendCapped(cfg.Errors, pos, msg)
 }
 
-// sortErrors orders errors by file, in the order the files were read, then
-// by line; errors on one line keep the order they were found in.
+// addWarning records a problem keepalived reports and then runs with
+// (keepalived -t exits 5, "configuration errors, but keepalived will still
+// run" in keepalived's lib/parser.h), up to maxErrors of them.
+func addWarning(cfg *parsers.Config, pos parsers.Pos, msg string) {
+	cfg.DaemonWarnings = appendCapped(cfg.DaemonWarnings, pos, msg)
+}
+
+// addUnread records where one of lbdoctor's own limits stopped the reading.
+func addUnread(cfg *parsers.Config, pos parsers.Pos, msg string) {
+	cfg.Unread = appendCapped(cfg.Unread, pos, msg)
+}
+
+func appendCapped(list []parsers.Error, pos parsers.Pos, msg string) []parsers.Error {
+	switch n := len(list); {
+	case n < maxErrors:
+		return append(list, parsers.Error{Pos: pos, Msg: msg})
+	case n == maxErrors:
+		return append(list, parsers.Error{Pos: pos, Msg: fmt.Sprintf(tooManyErrors, maxErrors)})
+	}
+	return list
+}
+
+// sortErrors orders errors, warnings and unread places by file, in the
+// order the files were read, then by line; those on one line keep the
+// order they were found in.
 func sortErrors(cfg *parsers.Config) {
 	order := make(map[string]int, len(cfg.Files))
 	for i, f := range cfg.Files {
 		order[f] = i
 	}
-	if len(cfg.Errors) > maxErrors {
-		// The "no more" notice stays last, wherever it was found.
-		last := cfg.Errors[maxErrors]
-		cfg.Errors = cfg.Errors[:maxErrors]
-		defer func() { cfg.Errors = append(cfg.Errors, last) }()
+	for _, list := range []*[]parsers.Error{&cfg.Errors, &cfg.DaemonWarnings, &cfg.Unread} {
+		sortList(list, order)
 	}
-	sort.SliceStable(cfg.Errors, func(i, j int) bool {
-		a, b := cfg.Errors[i].Pos, cfg.Errors[j].Pos
+}
+
+func sortList(list *[]parsers.Error, order map[string]int) {
+	l := *list
+	if len(l) > maxErrors {
+		// The "no more" notice stays last, wherever it was found.
+		last := l[maxErrors]
+		l = l[:maxErrors]
+		defer func() { *list = append(l, last) }()
+	} else {
+		defer func() { *list = l }()
+	}
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i].Pos, l[j].Pos
 		if order[a.File] != order[b.File] {
 			return order[a.File] < order[b.File]
 		}
@@ -160,14 +191,15 @@ func vrrpInstances(nodes []*node, cfg *parsers.Config) []parsers.VRRPInstance {
 		if n.words == nil || n.words[0] != "vrrp_instance" {
 			continue
 		}
-		// keepalived refuses both cases and skips the whole block.
+		// keepalived skips the whole block in both cases ("vrrp_instance
+		// must have a name") and runs without it.
 		if len(n.words) != 2 || n.words[1] == "" {
-			addError(cfg, n.pos, "vrrp_instance must have exactly one name")
+			addWarning(cfg, n.pos, "vrrp_instance must have a name")
 			continue
 		}
 		name := n.words[1]
 		if seen[name] {
-			addError(cfg, n.pos, fmt.Sprintf("vrrp instance %s already defined, keepalived ignores this block", name))
+			addWarning(cfg, n.pos, fmt.Sprintf("vrrp instance %s already defined", name))
 			continue
 		}
 		seen[name] = true
@@ -179,7 +211,7 @@ func vrrpInstances(nodes []*node, cfg *parsers.Config) []parsers.VRRPInstance {
 func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstance {
 	inst := parsers.VRRPInstance{Pos: n.pos, Name: name, Conditional: n.cond}
 	errorf := func(pos parsers.Pos, format string, args ...any) {
-		addError(cfg, pos, fmt.Sprintf(format, args...))
+		addWarning(cfg, pos, fmt.Sprintf(format, args...))
 	}
 	// keepalived fixes an instance's address family with the first of
 	// these it reads and drops addresses of the other family.
@@ -240,7 +272,7 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 			}
 			prio, err := strconv.Atoi(c.words[1])
 			if err != nil || prio < 1 || prio > 255 {
-				errorf(c.pos, "(%s) priority %s is not valid, it must be between 1 and 255", name, c.words[1])
+				errorf(c.pos, "(%s) Priority not valid! must be between 1 & 255. Using default 100", name)
 				break
 			}
 			inst.Priority = prio
@@ -250,7 +282,11 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 			}
 			vrid, err := strconv.Atoi(strings.TrimLeft(c.words[1], " \t"))
 			if err != nil || vrid < 1 || vrid > 255 || c.words[1][0] == '+' {
-				errorf(c.pos, "(%s): VRID '%s' not valid - must be between 1 & 255", name, c.words[1])
+				// The instance is left without a router id: keepalived
+				// says "the virtual router id must be set" and its VRRP
+				// process exits, taking the daemon with it (keepalived
+				// -t exits 5 all the same).
+				addError(cfg, c.pos, fmt.Sprintf("(%s): VRID '%s' not valid - must be between 1 & 255", name, c.words[1]))
 				break
 			}
 			inst.VirtualRouterID = vrid
@@ -310,7 +346,7 @@ func vrrpInstance(n *node, name string, cfg *parsers.Config) parsers.VRRPInstanc
 				}
 				vip.Excluded = excluded
 				if !excluded && !sameFamily(vip.Prefix.Addr()) {
-					errorf(a.pos, "(%s) address family of %s must match the VRRP instance (IPv%d), keepalived ignores it; use virtual_ipaddress_excluded for it", name, a.words[0], family)
+					errorf(a.pos, "(%s): address family must match VRRP instance [%s] - ignoring", name, a.words[0])
 					continue
 				}
 				inst.VIPs = append(inst.VIPs, vip)
@@ -335,7 +371,7 @@ func valueLines(n *node, cfg *parsers.Config) []*node {
 	var out []*node
 	for _, a := range n.block {
 		if a.words == nil {
-			addError(cfg, a.pos, fmt.Sprintf("unexpected '{' in %s block", n.words[0]))
+			addWarning(cfg, a.pos, fmt.Sprintf("unexpected '{' in %s block", n.words[0]))
 			continue
 		}
 		out = append(out, a)
@@ -386,7 +422,7 @@ func scopeValue(s string) (int, bool) {
 // unusable, and reports words it does not know but keeps the address.
 func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 	errorf := func(format string, args ...any) {
-		addError(cfg, n.pos, fmt.Sprintf(format, args...))
+		addWarning(cfg, n.pos, fmt.Sprintf(format, args...))
 	}
 	raw := n.words[0]
 	prefix, ok := parseAddress(raw, errorf)
@@ -423,7 +459,7 @@ func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 			continue
 		}
 		if i+1 >= len(n.words) {
-			errorf("no %s parameter specified for %s, keepalived skips this address", kw, raw)
+			errorf("No %s parameter specified for %s", kw, raw)
 			return parsers.VIP{}, false
 		}
 		i++
@@ -431,7 +467,7 @@ func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 		switch kw {
 		case "dev":
 			if vip.Dev != "" {
-				errorf("cannot specify ipaddress device more than once for %s, keepalived skips this address", raw)
+				errorf("Cannot specify ipaddress device more than once for %s", raw)
 				return parsers.VIP{}, false
 			}
 			vip.Dev = arg
@@ -446,7 +482,7 @@ func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 			}
 		case "brd", "broadcast":
 			if v6 {
-				errorf("broadcast %s given for IPv6 address %s, keepalived skips this address", arg, raw)
+				errorf("VRRP is trying to assign a broadcast %s to the IPv6 address %s !!?? WTF... skipping VIP...", kw, raw)
 				return parsers.VIP{}, false
 			}
 			if a, err := netip.ParseAddr(arg); arg != "+" && arg != "-" && (err != nil || !a.Is4()) {
@@ -456,7 +492,7 @@ func parseVIP(n *node, cfg *parsers.Config, static bool) (parsers.VIP, bool) {
 			vip.Broadcast = arg
 		case "label":
 			if len(arg) >= 16 { // IFNAMSIZ
-				errorf("address label %s is longer than 15 characters, keepalived skips %s", arg, raw)
+				errorf("Address label %s is longer than maximum length 15 - removing address", arg)
 				return parsers.VIP{}, false
 			}
 			if v6 {
@@ -503,7 +539,7 @@ func parseAddress(raw string, errorf func(string, ...any)) (netip.Prefix, bool) 
 	v6 := strings.Contains(text, ":")
 	addr, err := netip.ParseAddr(text)
 	if err != nil || addr.Zone() != "" || addr.Is6() != v6 {
-		errorf("VRRP parsed invalid IP %s, keepalived skips it", raw)
+		errorf("VRRP parsed invalid IP %s. skipping IP...", raw)
 		return netip.Prefix{}, false
 	}
 	bits := addr.BitLen()

@@ -34,6 +34,8 @@ type golden struct {
 	VirtualServers  []goldenVS    `json:"virtual_servers,omitempty"`
 	VSGroups        []goldenVS    `json:"virtual_server_groups,omitempty"`
 	Errors          []goldenError `json:"errors"`
+	DaemonWarnings  []goldenError `json:"daemon_warnings,omitempty"`
+	Unread          []goldenError `json:"unread,omitempty"`
 }
 
 type goldenNamed struct {
@@ -167,6 +169,12 @@ func toGolden(cfg *parsers.Config) golden {
 	for _, e := range cfg.Errors {
 		g.Errors = append(g.Errors, goldenError{File: e.Pos.File, Line: e.Pos.Line, Msg: e.Msg})
 	}
+	for _, e := range cfg.DaemonWarnings {
+		g.DaemonWarnings = append(g.DaemonWarnings, goldenError{File: e.Pos.File, Line: e.Pos.Line, Msg: e.Msg})
+	}
+	for _, e := range cfg.Unread {
+		g.Unread = append(g.Unread, goldenError{File: e.Pos.File, Line: e.Pos.Line, Msg: e.Msg})
+	}
 	return g
 }
 
@@ -243,7 +251,7 @@ func TestParseBytes(t *testing.T) {
 		conf   string
 		id     string   // Options.ConfigID
 		vips   []string // "prefix dev file:line", then " if CONDITION" when conditional
-		errors []string // substrings, in order
+		errors []string // "error: ", "warning: " or "unread: " and a substring, in that order
 	}{
 		{
 			name: "config id decides @id and @^id lines",
@@ -278,7 +286,7 @@ func TestParseBytes(t *testing.T) {
 			// The address line holds two words; keepalived reads the
 			// second as an unknown option of the first.
 			vips:   []string{"10.0.0.1/32 e0 t.conf:4"},
-			errors: []string{"t.conf:4: Unknown configuration entry '10.0.0.2/8' for ip address"},
+			errors: []string{"warning: t.conf:4: Unknown configuration entry '10.0.0.2/8' for ip address"},
 		},
 		{
 			name: "interface after the addresses",
@@ -299,23 +307,23 @@ func TestParseBytes(t *testing.T) {
 			name:   "bad address reported at its line and skipped",
 			conf:   "vrrp_instance V {\n virtual_ipaddress {\n  10.0.0\n  10.0.0.1\n }\n}\n",
 			vips:   []string{"10.0.0.1/32  t.conf:4"},
-			errors: []string{"t.conf:3: VRRP parsed invalid IP 10.0.0"},
+			errors: []string{"warning: t.conf:3: VRRP parsed invalid IP 10.0.0"},
 		},
 		{
 			name:   "stray closing brace",
 			conf:   "}\nvrrp_instance V {\n}\n",
-			errors: []string{"t.conf:1: extra '}' found"},
+			errors: []string{"warning: t.conf:1: Extra '}' found"},
 		},
 		{
 			name:   "unclosed block",
 			conf:   "vrrp_instance V {\n virtual_ipaddress {\n  10.0.0.1\n}\n",
 			vips:   []string{"10.0.0.1/32  t.conf:3"},
-			errors: []string{"t.conf:1: vrrp_instance block opened here is never closed"},
+			errors: []string{"warning: t.conf:1: vrrp_instance block opened here is never closed"},
 		},
 		{
 			name:   "unterminated quote",
 			conf:   "global_defs {\n router_id \"x\n}\n",
-			errors: []string{"t.conf:2: unterminated quote"},
+			errors: []string{"warning: t.conf:2: Unterminated quote 'router_id \"x'"},
 		},
 		{
 			name: "multiline definition lines take the line that uses it",
@@ -325,22 +333,23 @@ func TestParseBytes(t *testing.T) {
 		{
 			name:   "sequence too long",
 			conf:   "vrrp_instance V {\n virtual_ipaddress {\n  ~SEQ(A,1,1000000) 10.0.0.1\n }\n}\n",
-			errors: []string{"t.conf:3: invalid ~SEQ specification"},
+			errors: []string{"unread: t.conf:3: ~SEQ \"~SEQ(A,1,1000000) 10.0.0.1\" not expanded: it expands to 1000000 lines, more than lbdoctor expands"},
 		},
 		{
 			name:   "self-referencing definition",
 			conf:   "$A=${A}x\nvrrp_instance V {\n interface ${A}\n}\n",
-			errors: []string{"t.conf:3: parameter substitution does not terminate"},
+			errors: []string{"unread: t.conf:3: parameter substitution does not terminate"},
 		},
 		{
-			name:   "self-referencing multiline definition",
-			conf:   "$A= \\\nx \\\n$A\n\n$A\n",
-			errors: []string{"t.conf:5: definitions or sequences nested more than"},
+			name: "self-referencing multiline definition",
+			conf: "$A= \\\nx \\\n$A\n\n$A\n",
+			// Each expanded "x" line is a word keepalived does not know at top level.
+			errors: append(repeat("warning: t.conf:5: Unknown keyword 'x'", 33), "unread: t.conf:5: definitions or sequences nested more than"),
 		},
 		{
 			name:   "nested sequences are bounded",
 			conf:   "~SEQ(A,1,99999) ~SEQ(B,1,99999) ~SEQ(C,1,99999) $X=1\n",
-			errors: []string{"t.conf:1: configuration expands to more than"},
+			errors: []string{"unread: t.conf:1: configuration expands to more than"},
 		},
 	}
 	for _, tt := range tests {
@@ -368,12 +377,21 @@ func TestParseBytes(t *testing.T) {
 			if strings.Join(vips, "|") != strings.Join(tt.vips, "|") {
 				t.Errorf("VIPs:\n got %q\nwant %q", vips, tt.vips)
 			}
-			if len(cfg.Errors) != len(tt.errors) {
-				t.Fatalf("errors: got %v, want %d matching %q", cfg.Errors, len(tt.errors), tt.errors)
+			var got []string
+			for _, l := range []struct {
+				kind string
+				list []parsers.Error
+			}{{"error", cfg.Errors}, {"warning", cfg.DaemonWarnings}, {"unread", cfg.Unread}} {
+				for _, e := range l.list {
+					got = append(got, l.kind+": "+e.Error())
+				}
 			}
-			for i, e := range cfg.Errors {
-				if !strings.Contains(e.Error(), tt.errors[i]) {
-					t.Errorf("error %d: got %q, want it to contain %q", i, e.Error(), tt.errors[i])
+			if len(got) != len(tt.errors) {
+				t.Fatalf("problems: got %q, want %d matching %q", got, len(tt.errors), tt.errors)
+			}
+			for i, e := range got {
+				if !strings.Contains(e, tt.errors[i]) {
+					t.Errorf("problem %d: got %q, want it to contain %q", i, e, tt.errors[i])
 				}
 			}
 		})
@@ -492,7 +510,7 @@ func FuzzParse(f *testing.F) {
 		if cfg.Service != Service || len(cfg.Files) == 0 || cfg.Files[0] != "/fuzz.conf" {
 			t.Fatalf("bad config header: %+v", cfg)
 		}
-		for _, e := range cfg.Errors {
+		for _, e := range append(append(append([]parsers.Error(nil), cfg.Errors...), cfg.DaemonWarnings...), cfg.Unread...) {
 			if e.Pos.File == "" || e.Pos.Line < 1 || e.Msg == "" {
 				t.Fatalf("error without position or message: %+v", e)
 			}
@@ -584,11 +602,13 @@ func TestKeepalivedAgrees(t *testing.T) {
 			}
 			cfg := ParseBytes(path, mustRead(t, path), Options{ConfigID: opts.ConfigID})
 			ours := map[int]bool{}
-			for _, e := range cfg.Errors {
+			for _, e := range cfg.Unread {
+				// One of lbdoctor's own limits, not keepalived's.
+				ours[e.Pos.Line] = true
+			}
+			for _, e := range append(append([]parsers.Error(nil), cfg.Errors...), cfg.DaemonWarnings...) {
 				ours[e.Pos.Line] = true
 				switch {
-				case strings.Contains(e.Msg, "more than"):
-					// One of lbdoctor's own limits, not keepalived's.
 				case strings.Contains(e.Msg, "never closed"):
 					if !strings.Contains(string(out), "missing '}'") {
 						t.Errorf("lbdoctor: %v; keepalived does not report a missing '}'", e)
@@ -604,6 +624,14 @@ func TestKeepalivedAgrees(t *testing.T) {
 			}
 		})
 	}
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
 }
 
 func mustRead(t *testing.T, path string) []byte {

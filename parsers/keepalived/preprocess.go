@@ -76,8 +76,32 @@ func newPreprocessor(root parsers.Root, cfg *parsers.Config, configID string) *p
 	return &preprocessor{root: root, cfg: cfg, defs: map[string]*definition{}, seen: map[string]bool{}, configID: configID}
 }
 
+// errSeqLimit marks a sequence longer than lbdoctor expands.
+var errSeqLimit = errors.New("more than lbdoctor expands")
+
+// seqError reports a ~SEQ or ~LST that cannot be expanded: keepalived's
+// complaint, or lbdoctor's own limit.
+func (p *preprocessor) seqError(pos parsers.Pos, kind, s string, err error) {
+	if errors.Is(err, errSeqLimit) {
+		p.unreadf(pos, "%s %q not expanded: %v", kind, s, err)
+		return
+	}
+	p.warnf(pos, "invalid %s specification %q: %v", kind, s, err)
+}
+
+// errorf records a problem keepalived stops on (LBD001).
 func (p *preprocessor) errorf(pos parsers.Pos, format string, args ...any) {
 	addError(p.cfg, pos, fmt.Sprintf(format, args...))
+}
+
+// warnf records a problem keepalived reports and runs with (LBD005).
+func (p *preprocessor) warnf(pos parsers.Pos, format string, args ...any) {
+	addWarning(p.cfg, pos, fmt.Sprintf(format, args...))
+}
+
+// unreadf records where one of lbdoctor's limits stopped it (LBD006).
+func (p *preprocessor) unreadf(pos parsers.Pos, format string, args ...any) {
+	addUnread(p.cfg, pos, fmt.Sprintf(format, args...))
 }
 
 // step counts work done and stops everything once the budget is spent.
@@ -88,7 +112,7 @@ func (p *preprocessor) step(pos parsers.Pos) bool {
 	p.steps++
 	if p.steps > maxSteps {
 		p.stopped = true
-		p.errorf(pos, errStepsBudget, maxSteps)
+		p.unreadf(pos, errStepsBudget, maxSteps)
 		return false
 	}
 	return true
@@ -122,7 +146,7 @@ func (p *preprocessor) readFile(name string, data []byte) {
 		}
 		if bytes.IndexByte(b, 0) >= 0 {
 			if p.step(pos) {
-				p.errorf(pos, "line has embedded NUL characters, keepalived ignores it")
+				p.warnf(pos, "line has embedded NUL characters, keepalived ignores it")
 			}
 			continue
 		}
@@ -133,7 +157,7 @@ func (p *preprocessor) readFile(name string, data []byte) {
 		}
 		out, unterminated := decomment(string(b))
 		if unterminated {
-			p.errorf(pos, "unterminated quote in %q", out)
+			p.warnf(pos, "Unterminated quote '%s'", out)
 		}
 		f.feed(rawLine{text: out, pos: pos})
 	}
@@ -238,13 +262,13 @@ func (p *preprocessor) processLine(s string, pos parsers.Pos, depth int, cond st
 // could otherwise go on forever ("{ $A" with A defined as "{ $A").
 func (p *preprocessor) processSegment(s string, pos parsers.Pos, depth int, cond string) (residue, outCond string, d *definition) {
 	if depth > maxDepth {
-		p.errorf(pos, "definitions or sequences nested more than %d deep, lbdoctor skips this line", maxDepth)
+		p.unreadf(pos, "definitions or sequences nested more than %d deep, lbdoctor skips this line", maxDepth)
 		return "", cond, nil
 	}
 	var rest []rawLine // further lines of an expanded multiline definition
 	for iter := 0; ; iter++ {
 		if iter > maxDepth {
-			p.errorf(pos, "parameter substitution does not settle, lbdoctor skips this line")
+			p.unreadf(pos, "parameter substitution does not settle, lbdoctor skips this line")
 			return "", cond, nil
 		}
 		if s == "" {
@@ -407,7 +431,7 @@ func (p *preprocessor) substitute(s string, pos parsers.Pos) (out, more string, 
 		changed = true
 		n++
 		if n > maxSubsts || len(s) > maxLineLen {
-			p.errorf(pos, "parameter substitution does not terminate, lbdoctor skips this line")
+			p.unreadf(pos, "parameter substitution does not terminate, lbdoctor skips this line")
 			return "", "", false, false
 		}
 		// keepalived stops here so that a value can start a sequence.
@@ -517,7 +541,7 @@ func (p *preprocessor) sequence(s string, pos parsers.Pos, depth int, cond strin
 	open := strings.IndexByte(s, '(')
 	close := strings.IndexByte(s, ')')
 	if open < 0 || close < open {
-		p.errorf(pos, "invalid %s specification %q", kind, s)
+		p.warnf(pos, "invalid %s specification %q", kind, s)
 		return
 	}
 	head := strings.TrimSpace(s[4:open])
@@ -529,7 +553,7 @@ func (p *preprocessor) sequence(s string, pos parsers.Pos, depth int, cond strin
 			return
 		}
 		if more != "" {
-			p.errorf(pos, "%s parameter is a multiline definition", kind)
+			p.warnf(pos, "%s parameter is a multiline definition", kind)
 			return
 		}
 		body = out
@@ -537,7 +561,7 @@ func (p *preprocessor) sequence(s string, pos parsers.Pos, depth int, cond strin
 	if kind == "~SEQ" && (head == "" || head == "x") {
 		seq, err := parseSeq(body, head == "x")
 		if err != nil {
-			p.errorf(pos, "invalid %s specification %q: %v", kind, s, err)
+			p.seqError(pos, kind, s, err)
 			return
 		}
 		// Counting down from the number of values, not testing n against
@@ -555,12 +579,12 @@ func (p *preprocessor) sequence(s string, pos parsers.Pos, depth int, cond strin
 		return
 	}
 	if kind != "~LST" || head != "" {
-		p.errorf(pos, "invalid %s specification %q", kind, s)
+		p.warnf(pos, "invalid %s specification %q", kind, s)
 		return
 	}
 	vars, sets, err := lstValues(body)
 	if err != nil {
-		p.errorf(pos, "invalid %s specification %q: %v", kind, s, err)
+		p.seqError(pos, kind, s, err)
 		return
 	}
 	for _, set := range sets {
@@ -629,7 +653,7 @@ func parseSeq(body string, hex bool) (seq, error) {
 		span, abs = uint64(start)-uint64(end), -uint64(step)
 	}
 	if span/abs >= maxSeqLen {
-		return seq{}, fmt.Errorf("it expands to %d lines, more than %d", span/abs+1, maxSeqLen)
+		return seq{}, fmt.Errorf("it expands to %d lines, %w (%d)", span/abs+1, errSeqLimit, maxSeqLen)
 	}
 	return seq{name: v, start: start, step: step, count: span/abs + 1, hex: hex}, nil
 }
@@ -665,7 +689,7 @@ func lstValues(body string) ([]string, [][]string, error) {
 		}
 		rest = strings.TrimSpace(rest[1:])
 		if len(items) > maxSeqLen {
-			return nil, nil, fmt.Errorf("more than %d values", maxSeqLen)
+			return nil, nil, fmt.Errorf("it has %w (%d values)", errSeqLimit, maxSeqLen)
 		}
 	}
 	if len(items) < 2 {
@@ -822,7 +846,7 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 		return true
 	}
 	if len(p.reading) > maxIncludes {
-		p.errorf(pos, "includes nested more than %d deep, lbdoctor skips %s", maxIncludes, pattern)
+		p.unreadf(pos, "includes nested more than %d deep, lbdoctor skips %s", maxIncludes, pattern)
 		return true
 	}
 	dir := filepath.Dir(pos.File)
@@ -837,7 +861,7 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 		}
 		m, err := p.root.Glob(alt)
 		if err != nil {
-			p.errorf(pos, "bad include pattern %s: %v", pattern, err)
+			p.warnf(pos, "bad include pattern %s: %v", pattern, err)
 			continue
 		}
 		if len(m) == 0 {
@@ -871,14 +895,22 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 			return true
 		}
 		if p.isReading(m) {
-			p.errorf(pos, "include cycle: %s is already being read, keepalived would include it forever", m)
+			// keepalived opens the file again and again until it runs
+			// out of descriptors, then skips it ("open problem (Too
+			// many open files) - skipping"): fatal only when the
+			// include checks readability.
+			report := p.warnf
+			if checkReadable {
+				report = p.errorf
+			}
+			report(pos, "include cycle: %s is already being read, keepalived reads it again until it runs out of file descriptors", m)
 			continue
 		}
 		fi, err := p.root.Stat(m)
 		if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 != 0 {
 			// keepalived skips directories and executable files.
 			if checkReadable {
-				p.errorf(pos, "configuration file '%s' is not a regular non-executable file, keepalived skips it", m)
+				p.errorf(pos, "configuration file '%s' is not a regular non-executable file, which %s does not allow", m, s[:strings.IndexAny(s, " \t")])
 			}
 			continue
 		}
@@ -889,7 +921,11 @@ func (p *preprocessor) include(s string, pos parsers.Pos) bool {
 				if errors.As(err, &pe) {
 					err = pe.Err // the path is in the message already
 				}
-				p.errorf(pos, "cannot read included file %s: %v", m, err)
+				report := p.warnf
+				if checkReadable {
+					report = p.errorf
+				}
+				report(pos, "cannot read included file %s: %v", m, err)
 			}
 			continue
 		}

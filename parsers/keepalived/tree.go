@@ -48,7 +48,7 @@ func buildTree(lines []line, cfg *parsers.Config, truncated bool) []*node {
 			last = nil
 		case len(l.words) == 1 && l.words[0] == "}":
 			if len(stack) == 1 {
-				addError(cfg, l.pos, "extra '}' found")
+				addWarning(cfg, l.pos, "Extra '}' found")
 			} else {
 				stack[len(stack)-1].close = l.pos
 				stack = stack[:len(stack)-1]
@@ -72,7 +72,7 @@ func buildTree(lines []line, cfg *parsers.Config, truncated bool) []*node {
 		if open > 1 {
 			msg = fmt.Sprintf("%s opened here is never closed (%d '}' missing at end of configuration)", what, open)
 		}
-		addError(cfg, inner.open, msg)
+		addWarning(cfg, inner.open, msg)
 	}
 	return root.block
 }

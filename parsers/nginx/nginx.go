@@ -438,7 +438,8 @@ func (w *walker) include(d *crossplane.Directive, pos parsers.Pos, ctx blockCtx,
 	}
 	for _, u := range units {
 		if w.inclusions++; w.inclusions > maxInclusions {
-			w.addError(pos, fmt.Sprintf("more than %d file inclusions, stopped reading", maxInclusions))
+			// lbdoctor's limit, not nginx's (LBD006).
+			w.cfg.Unread = append(w.cfg.Unread, parsers.Error{Pos: pos, Msg: fmt.Sprintf("more than %d file inclusions, stopped reading", maxInclusions)})
 			return
 		}
 		if w.onStack(u.name) {
