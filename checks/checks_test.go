@@ -126,6 +126,14 @@ func runCase(t *testing.T, file string) {
 			t.Fatal(err)
 		}
 	}
+	// A "setcap" file gives files their file capabilities: "PATH HEX"
+	// lines, HEX the security.capability attribute.
+	if b, err := os.ReadFile(filepath.Join(dir, "setcap")); err == nil {
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			name, value, _ := strings.Cut(line, " ")
+			setFileCaps(t, filepath.Join(dir, name), strings.TrimSpace(value))
+		}
+	}
 	in := &checks.Input{Role: checks.RoleCurrent}
 	if b, err := os.ReadFile(filepath.Join(dir, "role")); err == nil {
 		if in.Role, err = checks.ParseRole(strings.TrimSpace(string(b))); err != nil {
