@@ -12,6 +12,7 @@ import (
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/container"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -176,8 +177,11 @@ func runCase(t *testing.T, file string) {
 		}
 		in.Services = append(in.Services, checks.Service{Name: "keepalived", Path: p, Config: cfg})
 	}
+	in.Services = append(in.Services, containerServices(t, dir, ar)...)
 	for _, s := range in.Services {
-		in.Ignores = append(in.Ignores, directive.ScanFiles("", s.Config.Files)...)
+		if s.Config != nil {
+			in.Ignores = append(in.Ignores, directive.ScanFiles("", s.Config.Files)...)
+		}
 	}
 	in.BootDirs = tmpfiles.BootDirs(parsers.Root(dir))
 	// A "probes" file stands for --probe's answers: "tcp 10.0.0.7 false = EADDRNOTAVAIL".
@@ -193,7 +197,8 @@ func runCase(t *testing.T, file string) {
 		t.Fatal(err)
 	}
 	for _, f := range res.Findings {
-		rel := strings.TrimPrefix(f.Pos.File, dir+string(filepath.Separator))
+		// Container cases name files as below --root: "/srv/lb/haproxy.cfg".
+		rel := strings.TrimPrefix(strings.TrimPrefix(f.Pos.File, dir+string(filepath.Separator)), "/")
 		text := f.ID + " " + f.Severity.String() + " " + f.Message
 		matched := false
 		for _, w := range wants {
@@ -225,4 +230,54 @@ func firesIn(data, id string) bool {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// containerServices reads the container definitions of a case (container.json,
+// compose.yaml, pod.yaml, *.container) as `lbdoctor check --root DIR
+// --container FILE` does: each mount's host path lies below dir.
+func containerServices(t *testing.T, dir string, ar *txtar.Archive) []checks.Service {
+	t.Helper()
+	root := parsers.Root(dir)
+	var out []checks.Service
+	for _, f := range ar.Files {
+		switch base := filepath.Base(f.Name); {
+		case base == "container.json", base == "compose.yaml", base == "pod.yaml", strings.HasSuffix(base, ".container"):
+		default:
+			continue
+		}
+		cs, err := container.ParseFile(root, "/"+f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			d := c.Daemon()
+			p := c.HostPath(c.ConfigPath())
+			svc := checks.Service{Name: d, Path: p, Container: c}
+			if d == "" {
+				continue
+			}
+			if p != "" && exists(root.Path(p)) {
+				var cfg *parsers.Config
+				switch d {
+				case "nginx":
+					cfg, err = nginx.Parse(p, nginx.Options{Root: root, NonRoot: !c.RunsAsRoot()})
+				case "haproxy":
+					cfg, err = haproxy.Parse([]string{root.Path(p)}, haproxy.Options{})
+				case "keepalived":
+					cfg, err = keepalived.Parse(p, keepalived.Options{Root: root})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !c.HostNetwork() {
+					for i := range cfg.Listeners {
+						cfg.Listeners[i].Uncheckable = checks.ContainerNetns + c.Name
+					}
+				}
+				svc.Config = cfg
+			}
+			out = append(out, svc)
+		}
+	}
+	return out
 }

@@ -22,6 +22,8 @@ func All() []*Check {
 		LBD311,
 		LBD312,
 		LBD313,
+		LBD314,
+		LBD315,
 		LBD401,
 		LBD402,
 		LBD403,
@@ -30,6 +32,7 @@ func All() []*Check {
 		LBD502,
 		LBD503,
 		LBD504,
+		LBD520,
 	}
 }
 

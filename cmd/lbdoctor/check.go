@@ -17,6 +17,7 @@ import (
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/container"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -43,6 +44,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 type checkFlags struct {
 	nginx, haproxy, keepalived listFlag
+	containers                 listFlag
 	root                       string
 	hosts                      listFlag
 	role, format, failOn       string
@@ -103,6 +105,7 @@ func addServiceFlags(fl *flag.FlagSet, f *checkFlags) {
 	fl.Var(&f.nginx, "nginx", "an nginx main config `PATH` (repeatable; default: autodetect)")
 	fl.Var(&f.haproxy, "haproxy", "an haproxy config file or directory `PATH` (repeatable, like haproxy -f)")
 	fl.Var(&f.keepalived, "keepalived", "a keepalived config `PATH`")
+	fl.Var(&f.containers, "container", "a container definition `FILE`: docker/podman inspect JSON, a Compose file, a quadlet .container or a Kubernetes pod manifest (repeatable); its nginx, HAProxy or keepalived config is read from the bind mount's host path")
 	fl.StringVar(&f.root, "root", "", "read the configuration as if `DIR` were /")
 	fl.Var(&f.envFiles, "env", "HAProxy's environment: a `FILE` of KEY=value lines, as systemd's EnvironmentFile= (repeatable; after /etc/default/haproxy and /etc/sysconfig/haproxy)")
 	fl.StringVar(&f.keepalivedID, "keepalived-id", "", "keepalived's config `ID` for @ID conditional lines (default: the judged host's name up to the first dot)")
@@ -407,7 +410,8 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	}
 
 	var jobs []func() loaded
-	if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
+	namedMode := len(f.nginx)+len(f.haproxy)+len(f.keepalived)+len(f.containers) > 0
+	if namedMode {
 		named := func(name, flagName string, paths []string, unit *systemd.Unit, parse func([]string) (*parsers.Config, error)) func() loaded {
 			return func() loaded {
 				for _, p := range paths {
@@ -464,6 +468,14 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	var tried []string
 	var errs []error
 	found := 0
+	var live []*container.Container
+	if !namedMode && f.root == "" && len(f.hosts) == 0 {
+		live = engineContainers()
+	}
+	csvcs, err := loadContainers(f, root, hostname, containerSources(f, root, !namedMode), namedMode, live)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range results {
 		if r.err != nil {
 			errs = append(errs, r.err)
@@ -478,10 +490,16 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 	if len(errs) > 0 {
 		// A flag naming a missing file is a usage error of its own; the
 		// first one, in flag order, is the one to fix first.
-		if len(f.nginx)+len(f.haproxy)+len(f.keepalived) > 0 {
+		if namedMode {
 			return nil, errs[0]
 		}
 		return nil, errors.Join(errs...)
+	}
+	for _, c := range csvcs {
+		services = append(services, c)
+		if c.Config != nil {
+			found++
+		}
 	}
 	if found == 0 {
 		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
