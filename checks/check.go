@@ -14,9 +14,9 @@ import (
 	"sync"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/container"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
-	"github.com/lbdoctor/lbdoctor/parsers/container"
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 )
 
