@@ -110,6 +110,10 @@ type daemonCase struct {
 	// under them: the test applies exactly that and nothing else.
 	unit    []string
 	sandbox *daemonSandbox
+	// container, when set, runs the daemon as that container would run,
+	// and lbdoctor judges it from the container's definition alone
+	// (--container FILE, the config found through its bind mount).
+	container *daemonContainer
 
 	// addr and port name the listener whose verdict is compared (every
 	// listener at that address, port and proto, in each service the case
@@ -156,6 +160,8 @@ type daemonSandbox struct {
 	// cgroup/bind4+bind6 program in a cgroup of the test's own.
 	bindAllow, bindDeny []int
 	bindDenyAll         bool
+	// raw is a wrapper command put before the daemon's, as is.
+	raw []string
 }
 
 // helper reports whether the sandbox needs the test binary's helper.
@@ -470,7 +476,7 @@ func daemonCases() []daemonCase {
 		{name: "haproxy/link-local-no-scope", daemon: "haproxy", listens: []string{"[fe80::1]:80"},
 			sysctls: nonlocal6, addr: "fe80::1", port: 80,
 			wantStderr: "cannot bind socket (Invalid argument) for [fe80::1:80]", wantFinding: "LBD103"},
-	}, append(routeTypeCases(), sandboxCases()...)...)
+	}, append(append(routeTypeCases(), sandboxCases()...), containerCases()...)...)
 }
 
 // routeTypeCases are the states of IPv4 bind acceptance: the kernel looks
@@ -799,7 +805,13 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 		}
 		t.Cleanup(func() { c.Close() })
 	}
-	prefix := daemonPrefix(t, tc.user)
+	runNS := ns
+	runUser := tc.user
+	if tc.container != nil {
+		runNS, runUser = containerNetns(ctx, t, ns, tc.container), tc.container.user
+		tc.sandbox = tc.container.sandbox(t)
+	}
+	prefix := daemonPrefix(t, runUser)
 	tc = tc.inDir(prefix)
 	confs, root := writeDaemonConfigs(t, templates, tc, prefix)
 
@@ -808,6 +820,9 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 	var v daemonVerdict
 	if !daemonOnly {
 		row.lbdoctor = "(error, see log)"
+		if tc.container != nil {
+			writeContainerDef(t, tc, prefix, confs[tc.daemon].real)
+		}
 		v = daemonRunLbdoctor(ctx, t, bin, ns, tc, confs, root)
 		row.lbdoctor = v.String()
 	}
@@ -815,7 +830,7 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 	var out daemonOutcome
 	if tc.then == "" {
 		var stop func()
-		out, stop = daemonStart(ctx, t, ns, tc.daemon, tc.user, tc.sandbox, root, confs[tc.daemon].real, prefix, tc.listenProto(), tc.socket)
+		out, stop = daemonStart(ctx, t, runNS, tc.daemon, tc.user, tc.sandbox, root, confs[tc.daemon].real, prefix, tc.listenProto(), tc.socket)
 		stop()
 		row.daemon = out.String()
 	} else {
@@ -1178,8 +1193,12 @@ func daemonRunLbdoctor(ctx context.Context, t *testing.T, bin, ns string, tc dae
 	if root != "" {
 		args = append(args, "--root", root)
 	}
-	for _, s := range tc.services() {
-		args = append(args, "--"+s, confs[s].arg)
+	if tc.container != nil {
+		args = append(args, "--container", tc.container.file)
+	} else {
+		for _, s := range tc.services() {
+			args = append(args, "--"+s, confs[s].arg)
+		}
 	}
 	cmd := exec.CommandContext(ctx, "ip", args...)
 	var stdout, stderr bytes.Buffer

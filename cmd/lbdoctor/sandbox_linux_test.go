@@ -103,6 +103,9 @@ var sandboxSeq atomic.Int32
 // cgroupFD is the cgroup the command must start in, -1 for none.
 func sandboxArgs(t *testing.T, sb *daemonSandbox, daemon, user, root string, args []string) (argv, env []string, cgroupFD int) {
 	t.Helper()
+	if sb.raw != nil {
+		return append(append([]string(nil), sb.raw...), args...), nil, -1
+	}
 	if sb.fileCaps {
 		args[0] = filepath.Join(root, "usr/sbin", daemon)
 	}
