@@ -47,6 +47,7 @@ var errnoChecks = []struct {
 	{"EACCES", "13", "Permission denied", "LBD302", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or a unix socket's directory is not writable"},
 	{"EACCES", "13", "Permission denied", "LBD310", "the unit sets PrivateUsers=, so no capability of the service (root's included) counts in the host's network namespace"},
 	{"EACCES", "13", "Permission denied", "LBD313", "the service relies on a file capability (setcap) that the unit's NoNewPrivileges= voids"},
+	{"EACCES", "13", "Permission denied", "LBD314", "the daemon runs in a container as a non-root user (the image's USER, --user, runAsUser) or without NET_BIND_SERVICE, and --cap-add does not reach a non-root process under Docker or Kubernetes"},
 	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "LBD102", "an IPv6 listen on a host whose kernel has no IPv6"},
 	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "LBD312", "the unit's RestrictAddressFamilies= does not allow the family (AF_INET6 for an IPv6 listen)"},
 	{"EPERM", "1", "Operation not permitted", "LBD311", "the unit's SocketBindDeny= refuses the port through a cgroup BPF program (IPAddressDeny= never fails a bind)"},
