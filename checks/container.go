@@ -203,9 +203,19 @@ var LBD520 = &Check{
 CAP_NET_ADMIN, and sends VRRP adverts on a raw socket, which needs
 CAP_NET_RAW; and the VIPs must land in the host's network namespace, so
 the container needs host networking. In a container without them the
-VIPs never appear on the host ("Netlink: error: Operation not permitted"
-adding them, or a raw socket that cannot be opened), or they appear inside
-the container where no client sees them.
+VIPs never appear on the host. Without NET_ADMIN keepalived enters MASTER
+and logs
+
+    Netlink: error: Operation not permitted(1), type=RTM_NEWADDR(20), ...
+
+without NET_RAW (Podman's default set lacks it) its VRRP process stops:
+
+    Error 1 while registering gratuitous ARP shared channel
+    pid 28946 exited with permanent error missing permission. Terminating
+
+and in its own network namespace it adds the VIP there, where no client
+sees it. Verified with the real keepalived under each engine's bounding
+set, in the host's namespace or one of its own.
 
 kubeadm's HA guide runs keepalived as a static pod with hostNetwork: true
 and capabilities add: [NET_ADMIN, NET_BROADCAST, NET_RAW].
