@@ -34,7 +34,7 @@ type Port struct {
 	HostPort      int    `json:"host_port"`
 	ContainerPort int    `json:"container_port"`
 	Proto         string `json:"proto"` // "tcp" or "udp"
-	Pos           parsers.Pos
+	Pos           parsers.Pos `json:"pos"`
 }
 
 // Mount is a bind mount: Source on the host appears at Destination.
@@ -95,8 +95,23 @@ func (c *Container) Daemon() string {
 }
 
 // ConfigPath is the daemon's config inside the container: "-f PATH" (or
-// nginx's "-c PATH") in the command, else the image's default.
+// nginx's "-c PATH") in the command, else the image's default, else the
+// mounted file of the same name (images put keepalived.conf in many
+// places).
 func (c *Container) ConfigPath() string {
+	p := c.configPath()
+	if p == "" || c.HostPath(p) != "" {
+		return p
+	}
+	for _, m := range c.Mounts {
+		if path.Base(m.Destination) == path.Base(p) {
+			return m.Destination
+		}
+	}
+	return p
+}
+
+func (c *Container) configPath() string {
 	d := c.Daemon()
 	flag := "-f"
 	if d == "nginx" {
