@@ -164,11 +164,6 @@ type daemonSandbox struct {
 	raw []string
 }
 
-// helper reports whether the sandbox needs the test binary's helper.
-func (sb *daemonSandbox) helper() bool {
-	return sb != nil && (sb.userns || len(sb.denyFamilies) > 0 || sb.bindDenyAll || len(sb.bindDeny) > 0)
-}
-
 // daemonCases are the host states under test. Every address lives inside
 // the test's own namespaces.
 func daemonCases() []daemonCase {
