@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // daemonContainer is a container as TestDaemonsAgree runs it without a
@@ -271,5 +273,64 @@ func containerCases() []daemonCase {
 		{name: "container/nginx-nobody-host-network", daemon: "nginx", listens: []string{"10.0.0.5:80"},
 			container: &daemonContainer{engine: "docker", format: "compose", user: "nobody", hostNetwork: true},
 			addr:      "10.0.0.5", port: 80, wantStderr: "bind() to 10.0.0.5:80 failed (13: Permission denied)", wantFinding: "LBD314"},
+	}
+}
+
+// TestPublishedPortTaken plays the engine's part in publishing a port:
+// Docker's userland proxy (docker-proxy) listens on the published host
+// port, here a listen of the test's own in the namespace, while a host
+// process already holds it or not; lbdoctor, on the container's inspect
+// JSON, must report LBD315 exactly when that listen fails.
+func TestPublishedPortTaken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("TestPublishedPortTaken uses network namespaces: skipped with -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("TestPublishedPortTaken SKIPPED: needs root to create network namespaces")
+	}
+	bin := os.Getenv("LBDOCTOR_BIN")
+	if bin == "" {
+		bin = daemonBuildLbdoctor(t)
+	}
+	for i, held := range []bool{true, false} {
+		t.Run(fmt.Sprintf("held=%v", held), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			ns := fmt.Sprintf("lbd-pp-%d-%d", os.Getpid(), i)
+			daemonNetns(ctx, t, ns, daemonCase{})
+			if held {
+				c, err := daemonHoldPort(ns, "tcp4", "0.0.0.0:8080")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+			}
+			dir := t.TempDir()
+			daemonWriteFile(t, filepath.Join(dir, "haproxy.cfg"), "frontend fe\n    mode tcp\n    bind :80\n")
+			def := filepath.Join(dir, "container.json")
+			daemonWriteFile(t, def, fmt.Sprintf(`[{"Name": "/lb", "Config": {"Image": "haproxy:2.2"},
+  "HostConfig": {"NetworkMode": "bridge", "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}},
+  "Mounts": [{"Type": "bind", "Source": %q, "Destination": "/usr/local/etc/haproxy/haproxy.cfg"}]}]`, filepath.Join(dir, "haproxy.cfg")))
+			out, _ := exec.CommandContext(ctx, "ip", "netns", "exec", ns, bin, "check", "--json", "--container", def).Output()
+			var r daemonReport
+			if err := json.Unmarshal(out, &r); err != nil {
+				t.Fatalf("lbdoctor: %v\n%s", err, out)
+			}
+			predicted := false
+			for _, f := range r.Findings {
+				predicted = predicted || f.ID == "LBD315"
+			}
+			// The engine's listen on the published port.
+			var proxyErr error
+			if c, err := daemonHoldPort(ns, "tcp4", "0.0.0.0:8080"); err != nil {
+				proxyErr = err
+			} else {
+				c.Close()
+			}
+			t.Logf("host port 8080 held=%v: engine's listen: %v; lbdoctor LBD315: %v", held, proxyErr, predicted)
+			if (proxyErr != nil) != predicted {
+				t.Errorf("disagreement: the published port's listen failed=%v (%v), lbdoctor LBD315=%v\n%s", proxyErr != nil, proxyErr, predicted, out)
+			}
+		})
 	}
 }
