@@ -502,7 +502,7 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 		}
 	}
 	if found == 0 {
-		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
+		return nil, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --container FILE (and --root DIR for a mounted tree)", strings.Join(tried, ", "))
 	}
 	return services, nil
 }

@@ -75,6 +75,11 @@ func loadContainers(f checkFlags, root parsers.Root, hostname func() string, fil
 		inside := c.ConfigPath()
 		p := c.HostPath(inside)
 		svc := checks.Service{Name: d, Path: p, Container: c}
+		if p == "" && !named && d != "keepalived" {
+			// Found by autodetection (an ingress controller's pod, say)
+			// without a config on the host: nothing to judge.
+			continue
+		}
 		if p == "" {
 			svc.Path = fmt.Sprintf("%s (in %s %s, not bind-mounted from the host)", inside, c.Engine, c.Name)
 			out = append(out, svc)

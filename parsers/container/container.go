@@ -30,10 +30,10 @@ const (
 // Port is one published port: HostPort on HostIP of the host forwards to
 // ContainerPort.
 type Port struct {
-	HostIP        string `json:"host_ip,omitempty"`
-	HostPort      int    `json:"host_port"`
-	ContainerPort int    `json:"container_port"`
-	Proto         string `json:"proto"` // "tcp" or "udp"
+	HostIP        string      `json:"host_ip,omitempty"`
+	HostPort      int         `json:"host_port"`
+	ContainerPort int         `json:"container_port"`
+	Proto         string      `json:"proto"` // "tcp" or "udp"
 	Pos           parsers.Pos `json:"pos"`
 }
 
