@@ -65,7 +65,7 @@ func unitFix(u *systemd.Unit, name string, lines ...string) []string {
 // setAt says where a unit setting was made, or "" when the unit does not set it.
 func setAt(u *systemd.Unit, key string) string {
 	if pos, ok := u.Pos[key]; ok {
-		return fmt.Sprintf("%s=%s", key, pos)
+		return fmt.Sprintf("%s= at %s", key, pos)
 	}
 	return ""
 }
