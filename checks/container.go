@@ -109,7 +109,9 @@ func containerWhy(c *container.Container, port, start int, from string) string {
 func containerFix(c *container.Container, port int) []string {
 	var fix []string
 	if c.HostNetwork() {
-		fix = append(fix, fmt.Sprintf("sysctl -w %s=%d (on the host: host networking shares its sysctls)", host.UnprivilegedPortMin, port))
+		// Host networking shares the host's sysctls.
+		fix = append(fix, fmt.Sprintf("sysctl -w %s=%d", host.UnprivilegedPortMin, port),
+			fmt.Sprintf("echo '%s = %d' > /etc/sysctl.d/60-lbdoctor-ports.conf", host.UnprivilegedPortMin, port))
 	} else {
 		switch c.Format {
 		case "compose":
