@@ -94,19 +94,12 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, ext string, data []byte) {
-		dir := t.TempDir()
-		name := "def" + ext
-		if strings.ContainsAny(ext, "/\x00") {
-			name = "def"
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Skip()
-		}
-		cs, _ := ParseFile(parsers.Root(dir), "/"+name)
+		cs, _ := parseData(parsers.Root(""), "/def"+ext, data)
 		for _, c := range cs {
 			c.HasCap("NET_BIND_SERVICE")
 			c.UnprivilegedPortStart(1024)
 			c.HostPath(c.ConfigPath())
+			c.BoundingCaps()
 		}
 	})
 }

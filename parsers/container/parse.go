@@ -21,6 +21,11 @@ func ParseFile(root parsers.Root, name string) ([]*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseData(root, name, data)
+}
+
+// parseData is ParseFile on data already read.
+func parseData(root parsers.Root, name string, data []byte) ([]*Container, error) {
 	trimmed := bytes.TrimSpace(data)
 	switch {
 	case strings.HasSuffix(name, ".container"):
