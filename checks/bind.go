@@ -14,6 +14,7 @@ var errnos = map[string]struct {
 	num  int
 	text string
 }{
+	"EPERM":         {1, "Operation not permitted"},
 	"ENOENT":        {2, "No such file or directory"},
 	"EACCES":        {13, "Permission denied"},
 	"EINVAL":        {22, "Invalid argument"},

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/container"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
@@ -98,6 +99,8 @@ type Service struct {
 	Config *parsers.Config // nil when no config was found
 	// Unit is the daemon's systemd unit, nil when it has none.
 	Unit *systemd.Unit
+	// Container is the container the daemon runs in, nil for none.
+	Container *container.Container
 }
 
 // Input is everything the checks see.

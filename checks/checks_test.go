@@ -14,6 +14,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/apache"
+	"github.com/lbdoctor/lbdoctor/parsers/container"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -131,11 +132,21 @@ func runCase(t *testing.T, file string) {
 			t.Fatal(err)
 		}
 	}
+	// A "setcap" file gives files their file capabilities: "PATH HEX"
+	// lines, HEX the security.capability attribute.
+	if b, err := os.ReadFile(filepath.Join(dir, "setcap")); err == nil {
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			name, value, _ := strings.Cut(line, " ")
+			setFileCaps(t, filepath.Join(dir, name), strings.TrimSpace(value))
+		}
+	}
 	nodes := caseNodes(ar)
 	if len(nodes) > 0 {
 		wants = runClusterCase(t, dir, nodes, wants)
 	} else {
 		in := loadInput(t, dir, dir, checks.RoleCurrent)
+		in.Services = append(in.Services, containerServices(t, dir, ar)...)
+		in.Ignores = append(in.Ignores, containerIgnores(in.Services)...)
 		res, err := checks.Run(in, checks.All())
 		if err != nil {
 			t.Fatal(err)
@@ -208,7 +219,8 @@ func runClusterCase(t *testing.T, dir string, names []string, wants []*expectati
 func matchFindings(t *testing.T, dir string, findings []checks.Finding, wants []*expectation) {
 	t.Helper()
 	for _, f := range findings {
-		rel := strings.TrimPrefix(f.Pos.File, dir+string(filepath.Separator))
+		// Container cases name files as below --root: "/srv/lb/haproxy.cfg".
+		rel := strings.TrimPrefix(strings.TrimPrefix(f.Pos.File, dir+string(filepath.Separator)), "/")
 		text := f.ID + " " + f.Severity.String() + " " + f.Message
 		matched := false
 		for _, w := range wants {
@@ -321,4 +333,65 @@ func firesIn(data, id string) bool {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// containerServices reads the container definitions of a case (container.json,
+// compose.yaml, pod.yaml, *.container) as `lbdoctor check --root DIR
+// --container FILE` does: each mount's host path lies below dir.
+func containerServices(t *testing.T, dir string, ar *txtar.Archive) []checks.Service {
+	t.Helper()
+	root := parsers.Root(dir)
+	var out []checks.Service
+	for _, f := range ar.Files {
+		switch base := filepath.Base(f.Name); {
+		case base == "container.json", base == "compose.yaml", base == "pod.yaml", strings.HasSuffix(base, ".container"):
+		default:
+			continue
+		}
+		cs, err := container.ParseFile(root, "/"+f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			d := c.Daemon()
+			p := c.HostPath(c.ConfigPath())
+			svc := checks.Service{Name: d, Path: p, Container: c}
+			if d == "" {
+				continue
+			}
+			if p != "" && exists(root.Path(p)) {
+				var cfg *parsers.Config
+				switch d {
+				case "nginx":
+					cfg, err = nginx.Parse(p, nginx.Options{Root: root, NonRoot: !c.RunsAsRoot()})
+				case "haproxy":
+					cfg, err = haproxy.Parse([]string{root.Path(p)}, haproxy.Options{})
+				case "keepalived":
+					cfg, err = keepalived.Parse(p, keepalived.Options{Root: root})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !c.HostNetwork() {
+					for i := range cfg.Listeners {
+						cfg.Listeners[i].Uncheckable = checks.ContainerNetns + c.Name
+					}
+				}
+				svc.Config = cfg
+			}
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
+// containerIgnores are the inline ignores of the containers' configs.
+func containerIgnores(services []checks.Service) []directive.Ignore {
+	var out []directive.Ignore
+	for _, s := range services {
+		if s.Container != nil && s.Config != nil {
+			out = append(out, directive.ScanFiles("", s.Config.Files)...)
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers/host"
+	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 )
 
 // LBD302 finds ports below net.ipv4.ip_unprivileged_port_start that a
@@ -25,7 +26,10 @@ grants no capability, bind() fails with EACCES:
 
 lbdoctor reads the unit as systemd loads it: the unit file and its drop-ins
 (/etc/systemd/system/NAME.service.d/*.conf and the others), User=,
-DynamicUser=, AmbientCapabilities= and CapabilityBoundingSet=.
+DynamicUser=, AmbientCapabilities= and CapabilityBoundingSet=, and the file
+capabilities of the ExecStart= program (setcap cap_net_bind_service+ep),
+which count unless NoNewPrivileges= is set (LBD313). PrivateUsers= takes
+the capability away even from root (LBD310).
 
 Fix: grant the capability in a drop-in, then reload systemd:
 
@@ -40,7 +44,7 @@ or let every user bind from the port on (net.ipv4.ip_unprivileged_port_start=80)
 			start = v
 		}
 		for _, s := range p.Services {
-			if s.Config == nil || s.Unit == nil || s.Unit.CanBindPrivileged() {
+			if s.Config == nil || s.Unit == nil || s.Unit.PrivilegedPortBlock() != systemd.BlockCapability {
 				continue
 			}
 			user := s.Unit.User

@@ -20,6 +20,12 @@ func All() []*Check {
 		LBD203,
 		LBD301,
 		LBD302,
+		LBD310,
+		LBD311,
+		LBD312,
+		LBD313,
+		LBD314,
+		LBD315,
 		LBD401,
 		LBD402,
 		LBD403,
@@ -48,6 +54,7 @@ func All() []*Check {
 		LBD512,
 		LBD513,
 		LBD514,
+		LBD520,
 	}
 }
 

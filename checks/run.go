@@ -153,6 +153,20 @@ func sortFindings(findings []Finding) {
 	copy(findings, sorted)
 }
 
+// errnoStage orders the errors of one listener by when the kernel returns
+// them: socket() fails first (a seccomp filter's EAFNOSUPPORT), then a
+// cgroup BPF bind program's EPERM, then bind()'s own checks, whose order
+// the checks' IDs follow.
+func errnoStage(errno string) int {
+	switch errno {
+	case "EAFNOSUPPORT":
+		return 0
+	case "EPERM":
+		return 1
+	}
+	return 2
+}
+
 func serviceResult(s Service, findings []Finding, byListener map[*parsers.Listener][]*Finding) ServiceResult {
 	sr := ServiceResult{Name: s.Name, Path: s.Path, Status: StatusOK}
 	if s.Config == nil {
@@ -164,13 +178,10 @@ func serviceResult(s Service, findings []Finding, byListener map[*parsers.Listen
 		lr := ListenerResult{Listener: l, Status: StatusOK}
 		for _, f := range byListener[l] {
 			switch {
-			case f.Severity == Error:
+			case f.Severity == Error && (lr.Status != StatusFail || errnoStage(f.Errno) < errnoStage(lr.Errno)):
 				lr.Status, lr.Errno, lr.Finding = StatusFail, f.Errno, f.ID
 			case lr.Status == StatusOK:
 				lr.Status, lr.Errno, lr.Finding = StatusWarn, f.Errno, f.ID
-			}
-			if lr.Status == StatusFail {
-				break
 			}
 		}
 		if lr.Status == StatusFail {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/container"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -44,6 +45,9 @@ type Options struct {
 	// More are the configs named for the services of MoreServices, by
 	// name ("apache", "postgresql", "redis").
 	More map[string][]string
+	// Containers are container definitions (inspect JSON, Compose files,
+	// quadlets, pod manifests) whose nginx, HAProxy or keepalived is judged.
+	Containers []string
 	// Root reads the configuration as if it were "/".
 	Root string
 	// Hosts are snapshot files to judge against instead of the live host.
@@ -65,7 +69,7 @@ type Options struct {
 
 // named reports whether any option names a config.
 func (o Options) named() bool {
-	n := len(o.Nginx) + len(o.HAProxy) + len(o.Keepalived)
+	n := len(o.Nginx) + len(o.HAProxy) + len(o.Keepalived) + len(o.Containers)
 	for _, paths := range o.More {
 		n += len(paths)
 	}
@@ -542,6 +546,14 @@ func LoadServices(o Options, root parsers.Root, hostname func() string) ([]check
 	var tried, notes []string
 	var errs []error
 	found := 0
+	var live []*container.Container
+	if !o.named() && o.Root == "" && len(o.Hosts) == 0 {
+		live = engineContainers()
+	}
+	csvcs, err := loadContainers(o, root, hostname, containerSources(o, root, !o.named()), o.named(), live)
+	if err != nil {
+		return nil, notes, err
+	}
 	for _, r := range results {
 		if r.note != "" {
 			notes = append(notes, r.note)
@@ -567,6 +579,12 @@ func LoadServices(o Options, root parsers.Root, hostname func() string) ([]check
 		}
 		return nil, notes, errors.Join(errs...)
 	}
+	for _, c := range csvcs {
+		services = append(services, c)
+		if c.Config != nil {
+			found++
+		}
+	}
 	if found == 0 {
 		var more []string
 		for _, k := range MoreServices() {
@@ -574,7 +592,7 @@ func LoadServices(o Options, root parsers.Root, hostname func() string) ([]check
 				more = append(more, root.Path(p))
 			}
 		}
-		return nil, notes, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL or Redis config either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "), strings.Join(more, ", "))
+		return nil, notes, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL or Redis config either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH, --container FILE (and --root DIR for a mounted tree)", strings.Join(tried, ", "), strings.Join(more, ", "))
 	}
 	return services, notes, nil
 }

@@ -93,6 +93,7 @@ func addServiceFlags(fl *flag.FlagSet, f *checkFlags) {
 	fl.Var((*listFlag)(&f.Nginx), "nginx", "an nginx main config `PATH` (repeatable; default: autodetect)")
 	fl.Var((*listFlag)(&f.HAProxy), "haproxy", "an haproxy config file or directory `PATH` (repeatable, like haproxy -f)")
 	fl.Var((*listFlag)(&f.Keepalived), "keepalived", "a keepalived config `PATH`")
+	fl.Var((*listFlag)(&f.Containers), "container", "a container definition `FILE`: docker/podman inspect JSON, a Compose file, a quadlet .container or a Kubernetes pod manifest (repeatable); its nginx, HAProxy or keepalived config is read from the bind mount's host path")
 	f.More = map[string][]string{}
 	for _, k := range node.MoreServices() {
 		fl.Var(moreFlag{f.More, k.Name}, k.Name, k.Help)

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,15 @@ type daemonCase struct {
 	// reads the config with --root from a tree whose nginx.service says
 	// User=user: the package's unit as an admin might change it.
 	user string
+	// unit are more [Service] lines of that unit (which then exists even
+	// without user), and sandbox says how systemd would run the daemon
+	// under them: the test applies exactly that and nothing else.
+	unit    []string
+	sandbox *daemonSandbox
+	// container, when set, runs the daemon as that container would run,
+	// and lbdoctor judges it from the container's definition alone
+	// (--container FILE, the config found through its bind mount).
+	container *daemonContainer
 
 	// addr and port name the listener whose verdict is compared (every
 	// listener at that address, port and proto, in each service the case
@@ -142,6 +152,32 @@ type daemonCase struct {
 	// case still runs both halves; a disagreement skips it with "KNOWN BUG"
 	// (so the lead sees it), an agreement fails it (drop the marker).
 	knownBug string
+}
+
+// daemonSandbox is what systemd does to a daemon for the settings of a
+// case's unit, as the test reproduces it without systemd as PID 1.
+type daemonSandbox struct {
+	ambient      bool // AmbientCapabilities=CAP_NET_BIND_SERVICE: setpriv --ambient-caps
+	dropBounding bool // CapabilityBoundingSet=~CAP_NET_BIND_SERVICE: setpriv --bounding-set
+	// nnp is NoNewPrivileges=: the user's process, holding no
+	// capability, sets no_new_privs and then execs the daemon (setpriv
+	// --nnp after the switch of user, as systemd orders it).
+	nnp bool
+	// fileCaps runs a copy of the daemon's program, at the ExecStart=
+	// path below --root, with cap_net_bind_service+ep (setcap).
+	fileCaps bool
+	// userns is PrivateUsers=: a user namespace mapping root and the
+	// user to themselves (the helper's CLONE_NEWUSER).
+	userns bool
+	// denyFamilies fail socket() with EAFNOSUPPORT (RestrictAddressFamilies=,
+	// a seccomp filter in the helper).
+	denyFamilies []int
+	// bindAllow, bindDeny, bindDenyAll are SocketBindAllow=/Deny=: a
+	// cgroup/bind4+bind6 program in a cgroup of the test's own.
+	bindAllow, bindDeny []int
+	bindDenyAll         bool
+	// raw is a wrapper command put before the daemon's, as is.
+	raw []string
 }
 
 // daemonCases are the host states under test. Every address lives inside
@@ -459,7 +495,7 @@ func daemonCases() []daemonCase {
 		{name: "haproxy/link-local-no-scope", daemon: "haproxy", listens: []string{"[fe80::1]:80"},
 			sysctls: nonlocal6, addr: "fe80::1", port: 80,
 			wantStderr: "cannot bind socket (Invalid argument) for [fe80::1:80]", wantFinding: "LBD103"},
-	}, routeTypeCases()...)
+	}, append(append(routeTypeCases(), sandboxCases()...), containerCases()...)...)
 }
 
 // routeTypeCases are the states of IPv4 bind acceptance: the kernel looks
@@ -812,11 +848,16 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 			}
 		}
 	}
-	prefixUser := tc.user
-	if prefixUser == "" && (tc.daemon == "postgresql" || tc.then == "postgresql") {
-		prefixUser = "postgres"
+	runNS := ns
+	runUser := tc.user
+	if runUser == "" && (tc.daemon == "postgresql" || tc.then == "postgresql") {
+		runUser = "postgres"
 	}
-	prefix := daemonPrefix(t, prefixUser)
+	if tc.container != nil {
+		runNS, runUser = containerNetns(ctx, t, ns, tc.container), tc.container.user
+		tc.sandbox = tc.container.sandbox(t)
+	}
+	prefix := daemonPrefix(t, runUser)
 	tc = tc.inDir(prefix)
 	confs, root := writeDaemonConfigs(t, templates, tc, prefix)
 	if tc.daemon == "postgresql" || tc.then == "postgresql" {
@@ -831,6 +872,9 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 	var v daemonVerdict
 	if !daemonOnly {
 		row.lbdoctor = "(error, see log)"
+		if tc.container != nil {
+			writeContainerDef(t, tc, prefix, confs[tc.daemon].real)
+		}
 		v = daemonRunLbdoctor(ctx, t, bin, ns, tc, confs, root)
 		row.lbdoctor = v.String()
 		daemonBundleAgrees(ctx, t, bin, ns, v)
@@ -839,18 +883,18 @@ func daemonRunCase(t *testing.T, templates *template.Template, bin string, daemo
 	var out daemonOutcome
 	if tc.then == "" {
 		var stop func()
-		out, stop = daemonStart(ctx, t, ns, tc.daemon, tc.user, confs[tc.daemon].real, prefix, tc.listenProto(), tc.socket)
+		out, stop = daemonStart(ctx, t, runNS, tc.daemon, tc.user, tc.sandbox, root, confs[tc.daemon].real, prefix, tc.listenProto(), tc.socket)
 		stop()
 		row.daemon = out.String()
 	} else {
-		first, stop := daemonStart(ctx, t, ns, tc.daemon, tc.user, confs[tc.daemon].real, prefix, tc.listenProto(), tc.socket)
+		first, stop := daemonStart(ctx, t, ns, tc.daemon, tc.user, tc.sandbox, root, confs[tc.daemon].real, prefix, tc.listenProto(), tc.socket)
 		defer stop()
 		if !first.bound {
 			row.daemon = tc.daemon + " " + first.String() + " (fixture expects bound!)"
 			t.Fatalf("fixture: %s, started first, must bind; it %s; stderr:\n%s", tc.daemon, first, first.stderr)
 		}
 		var stop2 func()
-		out, stop2 = daemonStart(ctx, t, ns, tc.then, tc.user, confs[tc.then].real, prefix, tc.listenProto(), tc.socket)
+		out, stop2 = daemonStart(ctx, t, ns, tc.then, tc.user, nil, "", confs[tc.then].real, prefix, tc.listenProto(), tc.socket)
 		stop2()
 		stop()
 		row.daemon = fmt.Sprintf("%s bound, %s %s", tc.daemon, tc.then, out)
@@ -1149,14 +1193,21 @@ func writeDaemonConfigs(t *testing.T, templates *template.Template, tc daemonCas
 			daemonWriteFile(t, filepath.Join(root, "etc", "sysctl.d", name), content)
 		}
 	}
-	if tc.user != "" {
+	if tc.user != "" || tc.unit != nil {
 		root = filepath.Join(prefix, "root")
-		// The unit lbdoctor reads for the daemon the case runs as user.
-		unitName, exe := "nginx.service", "/usr/sbin/nginx"
+		// The unit lbdoctor reads for the daemon the case runs as user or
+		// in a sandbox.
+		unitName, exe := tc.daemon+".service", "/usr/sbin/"+tc.daemon
 		if tc.daemon == "redis" {
 			unitName, exe = "redis-server.service", "/usr/bin/redis-server /etc/redis/redis.conf"
 		}
-		unit := fmt.Sprintf("[Unit]\nDescription=%s as TestDaemonsAgree runs it\n\n[Service]\nType=forking\nUser=%s\nExecStart=%s\n", tc.daemon, tc.user, exe)
+		unit := fmt.Sprintf("[Unit]\nDescription=%s as TestDaemonsAgree runs it\n\n[Service]\nType=forking\nExecStart=%s\n", tc.daemon, exe)
+		if tc.user != "" {
+			unit += "User=" + tc.user + "\n"
+		}
+		for _, l := range tc.unit {
+			unit += l + "\n"
+		}
 		if tc.daemon == "postgresql" {
 			// Debian's template: no User=, pg_ctlcluster starts the server
 			// as the cluster's owner.
@@ -1164,6 +1215,9 @@ func writeDaemonConfigs(t *testing.T, templates *template.Template, tc daemonCas
 			unit = "[Unit]\nDescription=PostgreSQL Cluster %i\n\n[Service]\nType=forking\nExecStart=-/usr/bin/pg_ctlcluster --skip-systemctl-redirect %i start\n"
 		}
 		daemonWriteFile(t, filepath.Join(root, "etc/systemd/system", unitName), unit)
+		if tc.sandbox != nil && tc.sandbox.fileCaps {
+			daemonCopyWithCaps(t, "/usr/sbin/"+tc.daemon, filepath.Join(root, "usr/sbin", tc.daemon))
+		}
 	}
 	for _, d := range []string{tc.daemon, tc.then} {
 		if d == "" {
@@ -1217,8 +1271,12 @@ func daemonRunLbdoctor(ctx context.Context, t *testing.T, bin, ns string, tc dae
 	if root != "" {
 		args = append(args, "--root", root)
 	}
-	for _, s := range tc.services() {
-		args = append(args, "--"+s, confs[s].arg)
+	if tc.container != nil {
+		args = append(args, "--container", tc.container.file)
+	} else {
+		for _, s := range tc.services() {
+			args = append(args, "--"+s, confs[s].arg)
+		}
 	}
 	cmd := exec.CommandContext(ctx, "ip", args...)
 	var stdout, stderr bytes.Buffer
@@ -1319,7 +1377,7 @@ func daemonBundleAgrees(ctx context.Context, t *testing.T, bin, ns string, v dae
 // set) and waits until it either exits (failed) or has run for a second
 // with its socket listening (bound). A bound daemon keeps running until
 // stop is called; stop may be called more than once.
-func daemonStart(ctx context.Context, t *testing.T, ns, daemon, user, conf, prefix, proto, socket string) (daemonOutcome, func()) {
+func daemonStart(ctx context.Context, t *testing.T, ns, daemon, user string, sb *daemonSandbox, root, conf, prefix, proto, socket string) (daemonOutcome, func()) {
 	t.Helper()
 	var args []string
 	switch daemon {
@@ -1347,7 +1405,11 @@ func daemonStart(ctx context.Context, t *testing.T, ns, daemon, user, conf, pref
 	default:
 		t.Fatalf("unknown daemon %q", daemon)
 	}
-	if user != "" {
+	var env []string
+	cgroupFD := -1
+	if sb != nil {
+		args, env, cgroupFD = sandboxArgs(t, sb, daemon, user, root, args)
+	} else if user != "" {
 		ids, err := daemonUserIDs(user)
 		if err != nil {
 			t.Fatal(err)
@@ -1359,6 +1421,11 @@ func daemonStart(ctx context.Context, t *testing.T, ns, daemon, user, conf, pref
 	// reaches them. ctx outlives this call: it bounds the daemon's life.
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cgroupFD >= 0 {
+		// Started right in the cgroup that holds the bind programs.
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgroupFD
+	}
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	var stderr syncBuffer
@@ -1456,10 +1523,28 @@ func daemonListening(ctx context.Context, t *testing.T, ns string, pid int, prot
 		kind = "-u"
 	}
 	out := daemonCmd(ctx, t, "ip", "netns", "exec", ns, "ss", "-H", "-l", "-n", "-p", kind)
-	owner := fmt.Sprintf("pid=%d,", pid)
 	for _, line := range strings.Split(out, "\n") {
 		// The peer column ("0.0.0.0:*", "*") never equals a local socket.
-		if slices.ContainsFunc(strings.Fields(line), match) && strings.Contains(line, owner) {
+		if slices.ContainsFunc(strings.Fields(line), match) && ownedBy(line, pid) {
+			return true
+		}
+	}
+	return false
+}
+
+// ssPID finds the processes `ss -p` names as a socket's users.
+var ssPID = regexp.MustCompile(`pid=(\d+),`)
+
+// ownedBy reports whether a process of the process group pid (the daemon,
+// or the one a sandbox helper started in a user namespace) holds the
+// socket of an `ss -p` line.
+func ownedBy(line string, pid int) bool {
+	for _, m := range ssPID.FindAllStringSubmatch(line, -1) {
+		n, _ := strconv.Atoi(m[1])
+		if n == pid {
+			return true
+		}
+		if g, err := unix.Getpgid(n); err == nil && g == pid {
 			return true
 		}
 	}
@@ -1485,6 +1570,7 @@ func daemonErrno(s string) string {
 			{"Invalid argument", "EINVAL"},
 			{"No such file or directory", "ENOENT"},
 			{"Address family not supported", "EAFNOSUPPORT"},
+			{"Operation not permitted", "EPERM"},
 		} {
 			if strings.Contains(text, e.text) {
 				return e.name

@@ -51,7 +51,12 @@ var errnoChecks = []struct {
 	{"EADDRNOTAVAIL", "99", "Address not available", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured, or one added by hand that the last reboot removed: LBD410) and non-local binds are off"},
 	{"EADDRINUSE", "98", "Address already in use", "LBD201", "another socket already holds this port on an overlapping address (at boot, possibly an outgoing connection given it as its source port: LBD423)"},
 	{"EACCES", "13", "Permission denied", "LBD302", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or a unix socket's directory is not writable"},
+	{"EACCES", "13", "Permission denied", "LBD310", "the unit sets PrivateUsers=, so no capability of the service (root's included) counts in the host's network namespace"},
+	{"EACCES", "13", "Permission denied", "LBD313", "the service relies on a file capability (setcap) that the unit's NoNewPrivileges= voids"},
+	{"EACCES", "13", "Permission denied", "LBD314", "the daemon runs in a container as a non-root user (the image's USER, --user, runAsUser) or without NET_BIND_SERVICE, and --cap-add does not reach a non-root process under Docker or Kubernetes"},
 	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "LBD102", "an IPv6 listen on a host whose kernel has no IPv6"},
+	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "LBD312", "the unit's RestrictAddressFamilies= does not allow the family (AF_INET6 for an IPv6 listen)"},
+	{"EPERM", "1", "Operation not permitted", "LBD311", "the unit's SocketBindDeny= refuses the port through a cgroup BPF program (IPAddressDeny= never fails a bind)"},
 	{"EINVAL", "22", "Invalid argument", "LBD103", "an IPv6 link-local address needs an interface to scope it"},
 	{"ENOENT", "2", "No such file or directory", "LBD301", "the directory of a unix socket does not exist"},
 }
@@ -91,18 +96,32 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "\n%s: %s\n\n%s\n", checks.LBD425.ID, checks.LBD425.Title, checks.LBD425.Doc)
 		return exitOK
 	}
-	for _, e := range errnoChecks {
+	// One errno can have several causes: each is named, the first one's
+	// doc printed in full, the others' IDs to look up.
+	var matched []int
+	for i, e := range errnoChecks {
 		if (num != "" && e.num == num) || (text != "" && strings.EqualFold(e.text, text)) {
-			fmt.Fprintf(stdout, "%s on %s: %s.\n", e.errno, addr, e.cause)
-			if note != "" {
-				fmt.Fprintln(stdout, note)
+			if len(matched) == 0 || errnoChecks[matched[0]].errno == e.errno {
+				matched = append(matched, i)
 			}
-			diagnoseLive(stdout, addr, e.errno)
-			if c := checks.ByID(e.id); c != nil {
-				fmt.Fprintf(stdout, "\n%s: %s\n\n%s\n", c.ID, c.Title, c.Doc)
-			}
-			return exitOK
 		}
+	}
+	if len(matched) > 0 {
+		first := errnoChecks[matched[0]]
+		fmt.Fprintf(stdout, "%s on %s: %s.\n", first.errno, addr, first.cause)
+		for _, i := range matched[1:] {
+			if e := errnoChecks[i]; e.id != first.id {
+				fmt.Fprintf(stdout, "Or (lbdoctor explain %s): %s.\n", e.id, e.cause)
+			}
+		}
+		if note != "" {
+			fmt.Fprintln(stdout, note)
+		}
+		diagnoseLive(stdout, addr, first.errno)
+		if c := checks.ByID(first.id); c != nil {
+			fmt.Fprintf(stdout, "\n%s: %s\n\n%s\n", c.ID, c.Title, c.Doc)
+		}
+		return exitOK
 	}
 	if num == "" && text == "" {
 		// HAProxy before 2.x did not say why: the two usual causes.

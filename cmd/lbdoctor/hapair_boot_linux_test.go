@@ -61,7 +61,7 @@ func TestHAPairBoot(t *testing.T) {
 	sockets := map[string]string{"nginx": "10.0.0.100:80", "haproxy": "10.0.0.100:8080"}
 	ports := map[string]int{"nginx": 80, "haproxy": 8080}
 	start := func(n *haNode, d string) (daemonOutcome, func()) {
-		out, stop := daemonStart(ctx, t, n.ns, d, "", n.conf(d), n.dir, "tcp", sockets[d])
+		out, stop := daemonStart(ctx, t, n.ns, d, "", nil, "", n.conf(d), n.dir, "tcp", sockets[d])
 		t.Cleanup(stop)
 		return out, stop
 	}

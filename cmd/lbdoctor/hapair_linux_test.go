@@ -325,7 +325,7 @@ func (n *haNode) stopKeepalived(t *testing.T) {
 func (n *haNode) startDaemon(ctx context.Context, t *testing.T, daemon string) daemonOutcome {
 	t.Helper()
 	socket := map[string]string{"nginx": "10.0.0.100:80", "haproxy": "10.0.0.100:8080"}[daemon]
-	out, stop := daemonStart(ctx, t, n.ns, daemon, "", n.conf(daemon), n.dir, "tcp", socket)
+	out, stop := daemonStart(ctx, t, n.ns, daemon, "", nil, "", n.conf(daemon), n.dir, "tcp", socket)
 	t.Cleanup(stop)
 	return out
 }

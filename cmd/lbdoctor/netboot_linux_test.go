@@ -197,7 +197,7 @@ func TestIfupdownBoot(t *testing.T) {
 					daemonTotal++
 					want := verdict[d+" "+addr]
 					conf := netbootWriteOne(t, templates, prefix, d, addr)
-					out, stop := daemonStart(ctx, t, ns, d, "", conf, prefix, "tcp", netbootSocket(d, addr))
+					out, stop := daemonStart(ctx, t, ns, d, "", nil, "", conf, prefix, "tcp", netbootSocket(d, addr))
 					stop()
 					got := "binds"
 					if !out.bound {

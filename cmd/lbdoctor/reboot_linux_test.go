@@ -186,7 +186,7 @@ func rebootHalf(ctx context.Context, t *testing.T, row *daemonRow, daemonOnly bo
 		t.Logf("after reboot: %d outgoing connections from ports %v", tc.bootConns, ports)
 	}
 	row.daemon += "; after reboot (error, see log)"
-	out, stop := daemonStart(ctx, t, ns, tc.daemon, tc.user, confs[tc.daemon].real, prefix, tc.listenProto(), tc.socket)
+	out, stop := daemonStart(ctx, t, ns, tc.daemon, tc.user, nil, "", confs[tc.daemon].real, prefix, tc.listenProto(), tc.socket)
 	stop()
 	row.daemon = strings.TrimSuffix(row.daemon, "(error, see log)") + out.String()
 	if out.bound != tc.bootWantBound {

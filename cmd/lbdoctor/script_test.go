@@ -15,6 +15,8 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"lbdoctor": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		// The daemon tests start daemons in systemd's sandbox through it.
+		sandboxHelper: sandboxExecMain,
 	})
 }
 

@@ -52,6 +52,13 @@ const (
 	keyAfter                 = "After"
 	keyWants                 = "Wants"
 	keyRequires              = "Requires"
+	keyPrivateUsers          = "PrivateUsers"
+	keyNoNewPrivileges       = "NoNewPrivileges"
+	keyRestrictAddressFam    = "RestrictAddressFamilies"
+	keySocketBindAllow       = "SocketBindAllow"
+	keySocketBindDeny        = "SocketBindDeny"
+	keyIPAddressDeny         = "IPAddressDeny"
+	keyExecStart             = "ExecStart"
 )
 
 // Unit is what systemd would load for one system unit, reduced to the
@@ -79,6 +86,32 @@ type Unit struct {
 	AmbientCapabilities []string `json:"ambient_capabilities"`
 	// CapabilityBoundingSet is nil when unrestricted.
 	CapabilityBoundingSet []string `json:"capability_bounding_set"`
+	// PrivateUsers runs the daemon in a user namespace of its own: its
+	// capabilities, root's included, do not count in the host's network
+	// namespace, which the init user namespace owns.
+	PrivateUsers bool `json:"private_users,omitempty"`
+	// NoNewPrivileges keeps execve() from granting file capabilities.
+	NoNewPrivileges bool `json:"no_new_privileges,omitempty"`
+	// RestrictAddressFamilies is the seccomp filter on socket(): nil when
+	// unrestricted, else the families allowed (AddressFamiliesDeny false)
+	// or denied (true), sorted ("AF_INET", "AF_INET6", "AF_UNIX").
+	RestrictAddressFamilies []string `json:"restrict_address_families,omitempty"`
+	AddressFamiliesDeny     bool     `json:"address_families_deny,omitempty"`
+	// SocketBindAllow and SocketBindDeny are the cgroup BPF bind rules
+	// in the order given ("ipv4:tcp:80-90", "any").
+	SocketBindAllow []string `json:"socket_bind_allow,omitempty"`
+	SocketBindDeny  []string `json:"socket_bind_deny,omitempty"`
+	// IPAddressDeny filters packets, not bind(): recorded so that a
+	// finding can say it is not the cause.
+	IPAddressDeny []string `json:"ip_address_deny,omitempty"`
+	// ExecStart is the program of the first ExecStart= ("/usr/sbin/nginx").
+	ExecStart string `json:"exec_start,omitempty"`
+	// FileCapabilities are the capabilities the program's file grants
+	// (its security.capability attribute, permitted set), lower numbers
+	// first, and FileCapabilitiesEffective says they are raised at exec.
+	FileCapabilities          []string `json:"file_capabilities,omitempty"`
+	FileCapabilitiesEffective bool     `json:"file_capabilities_effective,omitempty"`
+
 	// After, Wants and Requires list unit names in the order first met;
 	// Wants and Requires include the .wants/ and .requires/ directories.
 	After    []string `json:"after"`
@@ -92,6 +125,12 @@ type Unit struct {
 	Errors []parsers.Error `json:"errors,omitempty"`
 
 	ambient, bounding uint64
+	// families is the RestrictAddressFamilies= list (nil before any
+	// assignment), an allow list when familiesAllow is set.
+	families      map[string]bool
+	familiesAllow bool
+	allow, deny   []bindRule
+	fileCaps      uint64
 }
 
 // ReadUnit loads the system unit name ("nginx.service"; "nginx" means
@@ -135,6 +174,7 @@ func ReadUnit(root parsers.Root, name string) (*Unit, error) {
 	for _, f := range dropins {
 		u.apply(root, f)
 	}
+	u.readFileCaps(root)
 	for _, d := range []struct {
 		suffix string
 		list   *[]string
@@ -184,22 +224,50 @@ func (u *Unit) depLink(root parsers.Root, entry, id string) (string, bool) {
 }
 
 // CanBindPrivileged reports whether the unit's settings let its daemon bind
-// a port below net.ipv4.ip_unprivileged_port_start: it runs as root, or it
-// holds CAP_NET_BIND_SERVICE as an ambient capability, and in both cases the
-// bounding set keeps that capability. A nil or masked unit restricts
-// nothing, so the answer is true; file capabilities on the daemon's binary
-// are not considered.
+// a port below net.ipv4.ip_unprivileged_port_start: PrivilegedPortBlock
+// finds nothing in the way. A nil or masked unit restricts nothing.
 func (u *Unit) CanBindPrivileged() bool {
+	return u.PrivilegedPortBlock() == ""
+}
+
+// The reasons PrivilegedPortBlock gives.
+const (
+	// BlockPrivateUsers: PrivateUsers= puts the daemon in a user
+	// namespace whose capabilities do not reach the host's network.
+	BlockPrivateUsers = "private-users"
+	// BlockNoNewPrivileges: the program's file capability would grant
+	// CAP_NET_BIND_SERVICE, but NoNewPrivileges= voids it.
+	BlockNoNewPrivileges = "no-new-privileges"
+	// BlockCapability: no root, no ambient or file capability, or the
+	// bounding set takes CAP_NET_BIND_SERVICE away.
+	BlockCapability = "capability"
+)
+
+// PrivilegedPortBlock says why the unit's daemon may not bind a port below
+// net.ipv4.ip_unprivileged_port_start, or "" when it may: it runs as root,
+// holds CAP_NET_BIND_SERVICE as an ambient capability, or its program has
+// it as an effective file capability and NoNewPrivileges= is off; the
+// bounding set must keep the capability, and PrivateUsers= must be off.
+func (u *Unit) PrivilegedPortBlock() string {
 	if u == nil || u.Masked {
-		return true
+		return ""
+	}
+	if u.PrivateUsers {
+		return BlockPrivateUsers
 	}
 	if u.bounding&(1<<capNetBindService) == 0 {
-		return false
+		return BlockCapability
 	}
-	if u.RunsAsRoot() {
-		return true
+	if u.RunsAsRoot() || u.ambient&(1<<capNetBindService) != 0 {
+		return ""
 	}
-	return u.ambient&(1<<capNetBindService) != 0
+	if u.fileCaps&(1<<capNetBindService) != 0 && u.FileCapabilitiesEffective {
+		if u.NoNewPrivileges {
+			return BlockNoNewPrivileges
+		}
+		return ""
+	}
+	return BlockCapability
 }
 
 // RunsAsRoot reports whether the daemon's user is root.
@@ -210,6 +278,15 @@ func (u *Unit) RunsAsRoot() bool {
 // finish fills the exported views of the capability masks.
 func (u *Unit) finish() {
 	u.AmbientCapabilities = capNames(u.ambient)
+	u.FileCapabilities = capNames(u.fileCaps)
+	if u.familiesRestricted() {
+		u.AddressFamiliesDeny = !u.familiesAllow
+		u.RestrictAddressFamilies = []string{}
+		for f := range u.families {
+			u.RestrictAddressFamilies = append(u.RestrictAddressFamilies, f)
+		}
+		sort.Strings(u.RestrictAddressFamilies)
+	}
 	if u.bounding&capKnown != capKnown {
 		u.CapabilityBoundingSet = capNames(u.bounding)
 		if u.CapabilityBoundingSet == nil {
@@ -480,6 +557,47 @@ func (u *Unit) set(a assignment) {
 		u.ambient = u.capSet(a, u.ambient, 0)
 	case a.section == "Service" && a.key == keyCapabilityBoundingSet:
 		u.bounding = u.capSet(a, u.bounding, capAll)
+	case a.section == "Service" && a.key == keyPrivateUsers:
+		// systemd 252 takes a boolean; later ones also "self",
+		// "identity" and "full", each a user namespace of its own.
+		v, ok := parseBool(a.value)
+		switch strings.ToLower(a.value) {
+		case "self", "identity", "full":
+			v, ok = true, true
+		}
+		if !ok {
+			u.Errors = append(u.Errors, parsers.Error{Pos: a.pos, Msg: fmt.Sprintf("failed to parse PrivateUsers= value, ignoring: %s", a.value)})
+			return
+		}
+		u.PrivateUsers = v
+	case a.section == "Service" && a.key == keyNoNewPrivileges:
+		v, ok := parseBool(a.value)
+		if !ok {
+			u.Errors = append(u.Errors, parsers.Error{Pos: a.pos, Msg: fmt.Sprintf("failed to parse boolean value, ignoring: %s", a.value)})
+			return
+		}
+		u.NoNewPrivileges = v
+	case a.section == "Service" && a.key == keyRestrictAddressFam:
+		u.addressFamilies(a)
+	case (a.section == "Service" || a.section == "Socket" || a.section == "Slice") && (a.key == keySocketBindAllow || a.key == keySocketBindDeny):
+		u.socketBind(a)
+	case (a.section == "Service" || a.section == "Socket" || a.section == "Slice") && a.key == keyIPAddressDeny:
+		if a.value == "" {
+			u.IPAddressDeny = nil
+		} else {
+			u.IPAddressDeny = append(u.IPAddressDeny, splitWords(a.value)...)
+		}
+	case a.section == "Service" && a.key == keyExecStart:
+		if a.value == "" {
+			u.ExecStart = ""
+		} else if u.ExecStart == "" {
+			// The prefixes "@-:+!" say how to run it; the first
+			// word after them is the program.
+			w := splitWords(strings.TrimLeft(a.value, "@-:+!|"))
+			if len(w) > 0 {
+				u.ExecStart = expand(w[0], u.Name)
+			}
+		}
 	default:
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,9 +47,13 @@ func TestSystemdAgrees(t *testing.T) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "--man=no", "--root="+root, "verify", name)
 			cmd.Env = append(os.Environ(), "SYSTEMD_LOG_LEVEL=debug", "SYSTEMD_LOG_COLOR=0")
-			out, _ := cmd.CombinedOutput()
-			log := string(out)
-			d := parseDump(log, root)
+			// The dump goes to stdout, the log to stderr; read
+			// together, a log line can land inside a dump line.
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			_ = cmd.Run()
+			log := stderr.String() + "\n" + stdout.String()
+			d := parseDump(stdout.String(), root)
 			switch {
 			case u == nil:
 				if d != nil || !strings.Contains(log, name+": Failed to load configuration") {
@@ -92,6 +97,20 @@ func TestSystemdAgrees(t *testing.T) {
 			bound, ok := d["CapabilityBoundingSet"]
 			if got := strings.ToLower(strings.Join(u.CapabilityBoundingSet, " ")); ok != (u.CapabilityBoundingSet != nil) || got != strings.Join(bound, " ") {
 				t.Errorf("bounding %q (%v), systemd %q", u.CapabilityBoundingSet, u.CapabilityBoundingSet != nil, bound)
+			}
+			// systemd 252 dumps these sandbox settings (not
+			// NoNewPrivileges= or RestrictAddressFamilies=).
+			if pu := one("PrivateUsers") == "yes"; pu != u.PrivateUsers {
+				t.Errorf("PrivateUsers %v, systemd %q", u.PrivateUsers, one("PrivateUsers"))
+			}
+			for key, mine := range map[string][]string{"SocketBindAllow": u.SocketBindAllow, "SocketBindDeny": u.SocketBindDeny} {
+				// systemd lists the rules last first, on one line.
+				theirs := strings.Fields(one(key))
+				slices.Sort(theirs)
+				sorted := slices.Sorted(slices.Values(mine))
+				if !slices.Equal(sorted, theirs) {
+					t.Errorf("%s %q, systemd %q", key, mine, theirs)
+				}
 			}
 			for key, mine := range map[string][]string{"After": u.After, "Wants": u.Wants, "Requires": u.Requires} {
 				theirs := map[string]bool{}

@@ -61,6 +61,11 @@ var cases = []struct {
 	{"links", "climb.service", false},
 	{"links", "loop.service", true},
 	{"links", "ping.service", true},
+	// systemd's sandbox: PrivateUsers= voids the ambient capability.
+	{"sandbox", "privusers.service", false},
+	{"sandbox", "sockbind.service", true},
+	{"sandbox", "families.service", true},
+	{"sandbox", "nnp.service", false},
 }
 
 // golden is what a golden file holds for one unit.
