@@ -1148,6 +1148,22 @@ func writeDaemonConfigs(t *testing.T, templates *template.Template, tc daemonCas
 		for name, content := range tc.persist {
 			daemonWriteFile(t, filepath.Join(root, "etc", "sysctl.d", name), content)
 		}
+		// The node's network configuration, which the reboot brings up
+		// with the real ifup (rebootNetns), and networking.service
+		// enabled, as Debian installs it.
+		daemonWriteFile(t, filepath.Join(root, "etc", "network", "interfaces"), rebootInterfaces)
+		for _, d := range []string{"if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"} {
+			if err := os.MkdirAll(filepath.Join(root, "etc", "network", d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wants := filepath.Join(root, "etc", "systemd", "system", "multi-user.target.wants")
+		if err := os.MkdirAll(wants, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/lib/systemd/system/networking.service", filepath.Join(wants, "networking.service")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if tc.user != "" {
 		root = filepath.Join(prefix, "root")
