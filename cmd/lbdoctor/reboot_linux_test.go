@@ -98,6 +98,14 @@ func rebootCases() []daemonCase {
 			sysctls: map[string]string{nonlocal4: "1"}, reboot: true,
 			addr: "10.0.0.100", port: 80, wantBound: true, socket: "10.0.0.100:80",
 			bootWantStderr: nginx99("10.0.0.100:80"), bootWantFinding: "LBD402"},
+		// The same, on 10.0.0.9, which the node's network configuration
+		// creates at boot but nobody brought up yet: it binds after the
+		// reboot without non-local binds.
+		{name: "reboot/nonlocal4-now-only-configured", daemon: "haproxy", listens: []string{"10.0.0.9:80"},
+			sysctls: map[string]string{nonlocal4: "1"}, reboot: true,
+			interfaces: rebootInterfaces + "iface eth0 inet static\n    address 10.0.0.9/24\n",
+			addr:       "10.0.0.9", port: 80, wantBound: true, socket: "10.0.0.9:80",
+			bootWantBound: true},
 		{name: "reboot/nonlocal4-persisted-only", daemon: "haproxy", listens: []string{"10.0.0.100:80"},
 			persist: file(nonlocal4 + " = 1"), reboot: true,
 			addr: "10.0.0.100", port: 80, socket: "10.0.0.100:80",
