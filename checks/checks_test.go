@@ -104,8 +104,44 @@ func runCase(t *testing.T, file string) {
 	if len(strings.TrimSpace(string(ar.Comment))) == 0 {
 		t.Errorf("%s: open with a sentence saying why the case exists", file)
 	}
-	dir := t.TempDir()
-	var wants []*expectation
+	dir, wants := writeCase(t, ar)
+	nodes := caseNodes(ar)
+	if len(nodes) > 0 {
+		wants = runClusterCase(t, dir, nodes, wants)
+	} else {
+		in := loadInput(t, dir, dir, checks.RoleCurrent)
+		in.Services = append(in.Services, containerServices(t, dir, ar)...)
+		in.Ignores = append(in.Ignores, containerIgnores(in.Services)...)
+		res, err := checks.Run(in, checks.All())
+		if err != nil {
+			t.Fatal(err)
+		}
+		matchFindings(t, dir, res.Findings, wants)
+	}
+	for _, w := range wants {
+		if !w.hit {
+			t.Errorf("%s:%d: no finding matched want %q", w.file, w.line, w.re)
+		}
+	}
+}
+
+// extractCase writes a case's files into a new directory and returns it
+// with the case's node directories (none but for a cluster case).
+func extractCase(t *testing.T, file string) (dir string, nodes []string) {
+	t.Helper()
+	ar, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ = writeCase(t, ar)
+	return dir, caseNodes(ar)
+}
+
+// writeCase writes the files of a case into a new directory, without their
+// want comments, and returns the directory and the wants.
+func writeCase(t *testing.T, ar *txtar.Archive) (dir string, wants []*expectation) {
+	t.Helper()
+	dir = t.TempDir()
 	for _, f := range ar.Files {
 		p := filepath.Join(dir, f.Name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -140,24 +176,7 @@ func runCase(t *testing.T, file string) {
 			setFileCaps(t, filepath.Join(dir, name), strings.TrimSpace(value))
 		}
 	}
-	nodes := caseNodes(ar)
-	if len(nodes) > 0 {
-		wants = runClusterCase(t, dir, nodes, wants)
-	} else {
-		in := loadInput(t, dir, dir, checks.RoleCurrent)
-		in.Services = append(in.Services, containerServices(t, dir, ar)...)
-		in.Ignores = append(in.Ignores, containerIgnores(in.Services)...)
-		res, err := checks.Run(in, checks.All())
-		if err != nil {
-			t.Fatal(err)
-		}
-		matchFindings(t, dir, res.Findings, wants)
-	}
-	for _, w := range wants {
-		if !w.hit {
-			t.Errorf("%s:%d: no finding matched want %q", w.file, w.line, w.re)
-		}
-	}
+	return dir, wants
 }
 
 // caseNodes are the node directories of a cluster case, sorted: those

@@ -78,10 +78,16 @@ a file overriding a same-named one in a later directory, files in name
 order, the last assignment winning; /etc/sysctl.conf counts only through a
 sysctl.d link to it (Debian's 99-sysctl.conf).
 
+An address that is not on the host now but that the boot network
+configuration creates (read as LBD410 reads it; for IPv6, on an interface
+whose disable_ipv6 is 0 after the reboot) is local after the reboot, and
+the listener binds then without non-local binds: no finding.
+
 Fix: persist the setting:
 
     echo 'net.ipv4.ip_nonlocal_bind = 1' > /etc/sysctl.d/60-lbdoctor.conf`,
 	Run: func(p *Pass) error {
+		var v *netView // built for the first listener that needs it
 		for _, l := range p.Listeners() {
 			// The sysctls first: they rule out most listeners, and
 			// needsNonlocal costs a lookup in the host's addresses.
@@ -92,6 +98,14 @@ Fix: persist the setting:
 			boot, at, known := bootValue(p.Host, name)
 			if !known || boot == "1" || !needsNonlocal(p, l) {
 				continue
+			}
+			if _, isVIP := p.VIPFor(l.Addr); !isVIP {
+				if v == nil {
+					v = newNetView(p)
+				}
+				if v.bootCreates(p, l.Addr) {
+					continue // the boot network configuration creates it: local then
+				}
 			}
 			where := "no sysctl.d file sets it"
 			if at.File != "" {

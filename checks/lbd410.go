@@ -3,6 +3,8 @@ package checks
 import (
 	"fmt"
 	"strings"
+
+	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
 // LBD410 finds listen addresses that are on the host now but that no
@@ -31,6 +33,14 @@ profile to the host's interfaces by name (globs), MAC and the tool's match
 rules; conditions it cannot judge (a driver, a PCI path) are assumed to
 hold. Files in /run do not count: /run is emptied at boot (LBD413). A
 dynamic address is LBD411; a host with no configuration at all is LBD412.
+
+Which check owns an address lost at boot: LBD410 owns an address nothing
+creates at boot. An IPv6 address on an interface whose disable_ipv6 is 1
+after the reboot is LBD420's instead (the kernel refuses it whatever the
+configuration says; LBD420's finding says when the address was also added
+by hand). LBD420 and LBD421 judge the sysctls on the addresses as they are
+now, plus those the boot configuration gives back: they never report an
+address added by hand as lost, so one cause is reported once.
 
 Of ifupdown's up, post-up and pre-up commands lbdoctor reads "ip addr add"
 and "ip addr replace" (with $IFACE); an address added by another command, a
@@ -70,6 +80,11 @@ sysctl.d when the address only has to be bindable).`,
 			}
 			if _, ok := v.boot[n.ip]; ok || len(v.any[n.ip]) > 0 {
 				continue // persistent, or LBD413
+			}
+			if n.ip.Is6() {
+				if boot, _, known := bootValue(p.Host, host.DisableIPv6(n.have.Interface)); known && boot == "1" {
+					continue // LBD420: disable_ipv6 takes it away whatever the configuration says
+				}
 			}
 			fix, persist := v.fix(n)
 			short, full := DaemonError(l, "EADDRNOTAVAIL")

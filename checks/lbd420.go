@@ -2,7 +2,11 @@ package checks
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
 )
 
 // LBD420 finds listeners that bind now but fail after the next reboot
@@ -28,6 +32,11 @@ now fails. The sysctls are:
                                           "bind 127.0.0.1 ::1")
 
 (net.ipv4.ip_nonlocal_bind and net.ipv6.ip_nonlocal_bind are LBD402's.)
+
+An IPv6 address that disable_ipv6 takes away at boot is this check's even
+when no network configuration creates it either (LBD410 stays silent on
+it, and this finding says it was added by hand); an address lost only
+because nothing creates it at boot is LBD410's alone.
 
 Either the value was set with sysctl -w and no sysctl.d file sets it (after
 a reboot the kernel default holds), or a file sets another value than the
@@ -56,11 +65,15 @@ or change the file that sets the boot value.`,
 				if bf.DaemonError != "" {
 					full = bf.DaemonError
 				}
+				why := fmt.Sprintf("%s is %s now, but %s; then %s", e.name, e.now, where, strings.TrimSuffix(bf.Why, "."))
+				if byHand(p, e, l) {
+					why += fmt.Sprintf("; nor does any boot network configuration create %s (it was added by hand): with the value persisted, add it to the network configuration too", l.Addr.WithZone(""))
+				}
 				p.Report(Finding{
 					Listener:    l,
 					Message:     fmt.Sprintf("%s binds now, but would fail after the next reboot: %s", l.Service, short),
 					DaemonError: full,
-					Why:         fmt.Sprintf("%s is %s now, but %s; then %s", e.name, e.now, where, strings.TrimSuffix(bf.Why, ".")),
+					Why:         why,
 					Fix:         []string{"echo '" + line + "' > " + file},
 					Persist:     []FileLine{{Path: file, Line: line}},
 					Errno:       bf.Errno,
@@ -69,4 +82,22 @@ or change the file that sets the boot value.`,
 		}
 		return nil
 	},
+}
+
+// byHand reports whether l fails after the reboot because disable_ipv6 of
+// an interface turns 1 there, on an address of that interface that no
+// boot network configuration creates either: LBD410 leaves such an
+// address to LBD420, which says both.
+func byHand(p *Pass, e rebootEffect, l *parsers.Listener) bool {
+	iface := host.DisableIPv6Iface(e.name)
+	if iface == "" || e.boot != "1" || p.Host.Network == nil || !p.Host.Network.Active() {
+		return false
+	}
+	ip := l.Addr.WithZone("").Unmap()
+	for _, a := range p.Host.BootAddresses(iface) {
+		if b, err := netip.ParseAddr(a.Address); err == nil && b == ip {
+			return false
+		}
+	}
+	return true
 }

@@ -27,7 +27,13 @@ than now, and no listener binds now and fails then (that would be LBD420):
   - it was set by hand and no file keeps it: after a reboot the kernel
     default holds, and listeners that fail now because of it bind then.
     For disable_ipv6, an interface's IPv6 addresses come back at boot only
-    as far as the network configuration adds them.
+    as far as the boot network configuration creates them (lbdoctor reads
+    it as LBD410 does): an address it names on that interface binds after
+    the reboot, and the note names the listener; one that was added by
+    hand does not come back, and the listener fails now and then (LBD101
+    says so now; LBD410 would say it of an address that is there now). When
+    lbdoctor found no network configuration, only lo's ::1 counts as
+    coming back.
 
 (The non-local bind sysctls are LBD403's.) A line that LBD420 blames for a
 listener failing after the reboot gets no note: applying it would break
@@ -78,7 +84,7 @@ Fix: apply the files now, so that now and after a reboot agree:
 			l := e.better[0]
 			why := fmt.Sprintf("no sysctl.d file sets %s, so after a reboot it is the kernel default %s; then %s would bind", e.name, e.boot, strings.Join(better, ", "))
 			if iface := host.DisableIPv6Iface(e.name); iface != "" && iface != "lo" {
-				why += fmt.Sprintf(", as far as the network configuration adds %s's IPv6 addresses again", iface)
+				why += fmt.Sprintf(", because the boot network configuration creates %s's IPv6 addresses again", iface)
 			}
 			p.Report(Finding{
 				Service: l.Service,

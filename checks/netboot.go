@@ -399,3 +399,23 @@ func describeMatch(m netcfg.Match) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// bootCreates reports whether the boot network configuration creates
+// address a on some interface at the next boot, where the kernel accepts
+// it: an IPv6 address not on an interface whose disable_ipv6 is 1 then.
+func (v *netView) bootCreates(p *Pass, a netip.Addr) bool {
+	if v.cfg == nil {
+		return false
+	}
+	ip := a.WithZone("").Unmap()
+	ap, ok := v.boot[ip]
+	if !ok {
+		return false
+	}
+	if ip.Is6() {
+		if boot, _, known := bootValue(p.Host, host.DisableIPv6(ap.Iface.Name)); known && boot == "1" {
+			return false
+		}
+	}
+	return true
+}

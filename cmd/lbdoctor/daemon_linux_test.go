@@ -147,6 +147,9 @@ type daemonCase struct {
 	bootWantBound   bool
 	bootWantStderr  string
 	bootWantFinding string
+	// interfaces, when set, is the node's etc/network/interfaces instead
+	// of rebootInterfaces.
+	interfaces string
 
 	// knownBug, when set, says why lbdoctor is known to disagree here. The
 	// case still runs both halves; a disagreement skips it with "KNOWN BUG"
@@ -1191,6 +1194,26 @@ func writeDaemonConfigs(t *testing.T, templates *template.Template, tc daemonCas
 		}
 		for name, content := range tc.persist {
 			daemonWriteFile(t, filepath.Join(root, "etc", "sysctl.d", name), content)
+		}
+		// The node's network configuration, which the reboot brings up
+		// with the real ifup (rebootNetns), and networking.service
+		// enabled, as Debian installs it.
+		ifaces := rebootInterfaces
+		if tc.interfaces != "" {
+			ifaces = tc.interfaces
+		}
+		daemonWriteFile(t, filepath.Join(root, "etc", "network", "interfaces"), ifaces)
+		for _, d := range []string{"if-pre-up.d", "if-up.d", "if-down.d", "if-post-down.d"} {
+			if err := os.MkdirAll(filepath.Join(root, "etc", "network", d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wants := filepath.Join(root, "etc", "systemd", "system", "multi-user.target.wants")
+		if err := os.MkdirAll(wants, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/lib/systemd/system/networking.service", filepath.Join(wants, "networking.service")); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if tc.user != "" || tc.unit != nil {

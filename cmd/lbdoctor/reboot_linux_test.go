@@ -31,23 +31,44 @@ import (
 //     /lib/sysctl.d are empty, so it reads exactly the node's files;
 //  3. eth0 appears, and systemd-sysctl --prefix=/net/ipv4/conf/eth0
 //     --prefix=/net/ipv6/conf/eth0 runs for it, as udev's 99-systemd.rules
-//     does; then the network configuration adds eth0's addresses (an IPv6
-//     one fails to be added where disable_ipv6 is 1, as at boot);
+//     does; then the real ifup -a brings up the node's network
+//     configuration (rebootInterfaces, in its etc/network/interfaces,
+//     which lbdoctor reads too), in a private mount namespace with that
+//     etc/network and an empty /run, as networking.service does at boot:
+//     it gives eth0 10.0.0.5/24 and fd00::5/64, and the kernel refuses
+//     the IPv6 one where disable_ipv6 is 1. An address the case added by
+//     hand (ipArgs) is not in it and does not come back;
 //  4. the other program on the port (the case's holder), and bootConns
 //     outgoing connections (a boot's early health checks and resolvers),
 //     which take their source ports from ip_local_port_range;
 //  5. the daemon.
 //
 // lbdoctor's after-reboot verdict on a listener, read from its report:
-// it fails after the reboot when a finding on it says so (LBD402, LBD420,
-// LBD422 or LBD424 as warnings, LBD423 when it says "at boot"); a listener
+// it fails after the reboot when a finding on it says so (LBD402, LBD410,
+// LBD413, LBD420, LBD422 or LBD424 as warnings, LBD423 when it says "at
+// boot"); a listener
 // that fails now fails after the reboot too, unless a note says the boot
 // configuration changes that (LBD403, LBD421, LBD422 as info); otherwise
 // it binds.
 
 // rebootFailIDs are the findings that say a listener fails after the next
 // reboot.
-var rebootFailIDs = []string{"LBD402", "LBD420", "LBD422", "LBD424"}
+var rebootFailIDs = []string{"LBD402", "LBD410", "LBD413", "LBD420", "LBD422", "LBD424"}
+
+// rebootInterfaces is the node's network configuration in every
+// after-reboot scenario (etc/network/interfaces below its root): what
+// daemonNetns gives eth0, so that only what a case adds by hand is not
+// persistent. dad-attempts 0 is daemonNetns's nodad.
+const rebootInterfaces = `auto lo
+iface lo inet loopback
+
+auto eth0
+iface eth0 inet static
+    address 10.0.0.5/24
+iface eth0 inet6 static
+    address fd00::5/64
+    dad-attempts 0
+`
 
 // rebootFixIDs are the notes that say a listener failing now binds after
 // the next reboot.
@@ -77,6 +98,14 @@ func rebootCases() []daemonCase {
 			sysctls: map[string]string{nonlocal4: "1"}, reboot: true,
 			addr: "10.0.0.100", port: 80, wantBound: true, socket: "10.0.0.100:80",
 			bootWantStderr: nginx99("10.0.0.100:80"), bootWantFinding: "LBD402"},
+		// The same, on 10.0.0.9, which the node's network configuration
+		// creates at boot but nobody brought up yet: it binds after the
+		// reboot without non-local binds.
+		{name: "reboot/nonlocal4-now-only-configured", daemon: "haproxy", listens: []string{"10.0.0.9:80"},
+			sysctls: map[string]string{nonlocal4: "1"}, reboot: true,
+			interfaces: rebootInterfaces + "iface eth0 inet static\n    address 10.0.0.9/24\n",
+			addr:       "10.0.0.9", port: 80, wantBound: true, socket: "10.0.0.9:80",
+			bootWantBound: true},
 		{name: "reboot/nonlocal4-persisted-only", daemon: "haproxy", listens: []string{"10.0.0.100:80"},
 			persist: file(nonlocal4 + " = 1"), reboot: true,
 			addr: "10.0.0.100", port: 80, socket: "10.0.0.100:80",
@@ -111,16 +140,32 @@ func rebootCases() []daemonCase {
 			addr: "::", port: 8080, socket: "[::]:8080",
 			wantStderr: "cannot bind socket (Address already in use) for [:::8080]", wantFinding: "LBD201",
 			bootWantBound: true, bootWantFinding: "LBD421"},
-		// disable_ipv6 set by hand on eth0 took fd00::5 away; at boot the
-		// network configuration adds it again. Which addresses it adds is
-		// the network configuration's reading (netplan, ifupdown, ...),
-		// which this branch does not have.
+		// disable_ipv6 set by hand on eth0 took fd00::5 away; at boot
+		// ifup adds it again, as the node's etc/network/interfaces says.
 		{name: "reboot/disable-ipv6-now-only", daemon: "nginx", listens: []string{"[fd00::5]:80"},
 			sysctls: map[string]string{disable6: "1"}, reboot: true,
-			knownBug: "the facts do not say which IPv6 addresses the network configuration gives eth0 at boot, so lbdoctor cannot say fd00::5 comes back",
-			addr:     "fd00::5", port: 80, socket: "[fd00::5]:80",
+			addr: "fd00::5", port: 80, socket: "[fd00::5]:80",
 			wantStderr: nginx99("[fd00::5]:80"), wantFinding: "LBD101",
 			bootWantBound: true, bootWantFinding: "LBD421"},
+		// The same, for fd00::7, which had been added by hand: no
+		// configuration creates it, so it does not come back.
+		{name: "reboot/disable-ipv6-now-only-by-hand", daemon: "haproxy", listens: []string{"[fd00::7]:80"},
+			sysctls: map[string]string{disable6: "1"}, reboot: true,
+			addr: "fd00::7", port: 80, socket: "[fd00::7]:80",
+			wantStderr: "cannot bind socket (Cannot assign requested address) for [fd00::7:80]", wantFinding: "LBD101",
+			bootWantStderr: "cannot bind socket (Cannot assign requested address) for [fd00::7:80]"},
+		// fd00::7 added by hand and disable_ipv6 persisted on eth0: two
+		// causes, one finding (LBD420; LBD410 leaves it to LBD420).
+		{name: "reboot/disable-ipv6-persisted-only-by-hand", daemon: "nginx", listens: []string{"[fd00::7]:80"},
+			ipArgs:  [][]string{{"addr", "add", "fd00::7/64", "dev", "eth0", "nodad"}},
+			persist: file(disable6 + " = 1"), reboot: true,
+			addr: "fd00::7", port: 80, wantBound: true, socket: "[fd00::7]:80",
+			bootWantStderr: nginx99("[fd00::7]:80"), bootWantFinding: "LBD420"},
+		// An address added by hand, no sysctl involved: LBD410's.
+		{name: "reboot/address-by-hand", daemon: "haproxy", listens: []string{"10.0.0.8:80"},
+			ipArgs: [][]string{{"addr", "add", "10.0.0.8/24", "dev", "eth0"}}, reboot: true,
+			addr: "10.0.0.8", port: 80, wantBound: true, socket: "10.0.0.8:80",
+			bootWantStderr: "cannot bind socket (Cannot assign requested address) for [10.0.0.8:80]", bootWantFinding: "LBD410"},
 		{name: "reboot/disable-ipv6-persisted-only", daemon: "haproxy", listens: []string{"[fd00::5]:80"},
 			persist: file(disable6 + " = 1"), reboot: true,
 			addr: "fd00::5", port: 80, wantBound: true, socket: "[fd00::5]:80",
@@ -171,7 +216,10 @@ func rebootHalf(ctx context.Context, t *testing.T, row *daemonRow, daemonOnly bo
 	if _, err := os.Stat("/lib/systemd/systemd-sysctl"); err != nil {
 		t.Skipf("SKIPPED: /lib/systemd/systemd-sysctl is not installed to boot the node again (%v)", err)
 	}
-	rebootNetns(ctx, t, ns, filepath.Join(root, "etc", "sysctl.d"))
+	if _, err := exec.LookPath("ifup"); err != nil {
+		t.Skipf("SKIPPED: ifup (ifupdown) is not installed to bring up the node's network configuration (%v)", err)
+	}
+	rebootNetns(ctx, t, ns, root)
 	if tc.holder != "" {
 		network, addr, _ := strings.Cut(tc.holder, " ")
 		c, err := daemonHoldPort(ns, network, addr)
@@ -251,11 +299,12 @@ func rebootVerdict(tc daemonCase, s string, v daemonVerdict) (fails bool, errno,
 }
 
 // rebootNetns creates the fresh namespace ns of a boot, applies the
-// node's sysctl.d files (sysctlD) with the real systemd-sysctl, then
-// brings up eth0 as udev and the network configuration would. Every
-// change is inside ns or a private mount namespace.
-func rebootNetns(ctx context.Context, t *testing.T, ns, sysctlD string) {
+// node's sysctl.d files (below root) with the real systemd-sysctl, then
+// brings up eth0 as udev and the node's network configuration do, with
+// the real ifup. Every change is inside ns or a private mount namespace.
+func rebootNetns(ctx context.Context, t *testing.T, ns, root string) {
 	t.Helper()
+	sysctlD := filepath.Join(root, "etc", "sysctl.d")
 	daemonCmd(ctx, t, "ip", "netns", "add", ns)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -268,12 +317,14 @@ func rebootNetns(ctx context.Context, t *testing.T, ns, sysctlD string) {
 	t.Logf("after reboot: systemd-sysctl: %s", rebootSysctl(ctx, t, ns, sysctlD))
 	daemonCmd(ctx, t, "ip", "-n", ns, "link", "add", "eth0", "type", "ifb")
 	t.Logf("after reboot: udev's systemd-sysctl for eth0: %s", rebootSysctl(ctx, t, ns, sysctlD, "--prefix=/net/ipv4/conf/eth0", "--prefix=/net/ipv6/conf/eth0"))
-	daemonCmd(ctx, t, "ip", "-n", ns, "link", "set", "eth0", "up")
-	daemonCmd(ctx, t, "ip", "-n", ns, "addr", "add", "10.0.0.5/24", "dev", "eth0")
-	// With disable_ipv6 on eth0 the kernel refuses IPv6 addresses there,
-	// as it does the network configuration's at boot.
-	if out, err := exec.CommandContext(ctx, "ip", "-n", ns, "addr", "add", "fd00::5/64", "dev", "eth0", "nodad").CombinedOutput(); err != nil {
-		t.Logf("after reboot: ip addr add fd00::5/64 dev eth0: %v: %s", err, strings.TrimSpace(string(out)))
+	// With disable_ipv6 on eth0 the kernel refuses its IPv6 address and
+	// ifup says it failed, as at boot: logged, not fatal.
+	const script = `set -e
+mount --bind "$1/etc/network" /etc/network
+mount -t tmpfs -o size=1m lbd-run /run
+ifup -a`
+	if out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", root).CombinedOutput(); err != nil {
+		t.Logf("after reboot: ifup -a: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	t.Logf("after reboot: addresses:\n%s", daemonCmd(ctx, t, "ip", "-n", ns, "-br", "addr"))
 }

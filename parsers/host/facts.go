@@ -326,8 +326,11 @@ func DisableIPv6Iface(name string) string {
 // WithSysctl returns a copy of f where the sysctl name has value, with
 // what the kernel does when it changes: disable_ipv6 turning 1 on an
 // interface removes that interface's IPv6 addresses, and turning 0 on lo
-// gives lo ::1 again (other interfaces get back only what the network
-// configuration adds, which the facts do not know). f itself is not
+// gives lo ::1 again. On another interface, turning 0 gives back only what
+// the boot network configuration (f.Network) creates there, as it does at
+// the next boot (BootAddresses); none when that configuration is unknown.
+// Addresses added by hand are neither given back nor taken away here:
+// whether they survive a reboot is LBD410's question. f itself is not
 // changed.
 func (f *Facts) WithSysctl(name, value string) *Facts {
 	g := f.clone()
@@ -342,6 +345,19 @@ func (f *Facts) WithSysctl(name, value string) *Facts {
 			g.sort()
 		}
 	}
+	if iface := DisableIPv6Iface(name); iface != "" && iface != "lo" && value == "0" && was == "1" && !f.NoIPv6 {
+		for _, a := range f.BootAddresses(iface) {
+			ip, err := netip.ParseAddr(a.Address)
+			if err != nil || !ip.Is6() || ip.Is4In6() {
+				continue
+			}
+			if slices.ContainsFunc(g.Addresses, func(h Address) bool { return h.Interface == iface && h.Address == ip.String() }) {
+				continue
+			}
+			g.Addresses = append(g.Addresses, Address{Address: ip.String(), Prefix: a.Prefix, Interface: iface, Family: "ipv6", Flags: []string{"permanent"}})
+		}
+		g.sort()
+	}
 	if iface := DisableIPv6Iface(name); iface != "" && value == "1" {
 		g.Addresses = slices.DeleteFunc(g.Addresses, func(a Address) bool {
 			return a.Interface == iface && a.Family == "ipv6"
@@ -352,4 +368,29 @@ func (f *Facts) WithSysctl(name, value string) *Facts {
 		})
 	}
 	return g
+}
+
+// BootAddresses are the addresses the boot network configuration (Network)
+// creates on interface iface at the next boot, by every profile that
+// applies to it (one whose match lbdoctor cannot judge included); nil when
+// the configuration is unknown. An address a profile names that the
+// kernel refuses at boot (IPv6 where disable_ipv6 is 1) is listed too.
+func (f *Facts) BootAddresses(iface string) []netcfg.Addr {
+	if f.Network == nil {
+		return nil
+	}
+	var ifaces []netcfg.Iface
+	for _, i := range f.Interfaces {
+		if i.Name == iface {
+			ifaces = append(ifaces, netcfg.Iface{Name: i.Name, MAC: strings.ToLower(i.MAC)})
+		}
+	}
+	if len(ifaces) == 0 {
+		ifaces = []netcfg.Iface{{Name: iface}} // a snapshot that lists addresses only
+	}
+	var out []netcfg.Addr
+	for _, ap := range f.Network.AtBoot(ifaces) {
+		out = append(out, ap.Profile.Addresses...)
+	}
+	return out
 }
