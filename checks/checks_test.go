@@ -179,13 +179,18 @@ func runCase(t *testing.T, file string) {
 		{"apache", "apache2.conf", "apache2", func(p string) (*parsers.Config, error) { return apache.Parse(p, apache.Options{}) }},
 		{"postgresql", "postgresql.conf", "postgresql", func(p string) (*parsers.Config, error) { return postgresql.Parse(p, postgresql.Options{}) }},
 		{"redis", "redis.conf", "redis-server", func(p string) (*parsers.Config, error) { return redis.Parse(p, redis.Options{}) }},
+		{parsers.SocketService, "web.socket", "", func(p string) (*parsers.Config, error) { return systemd.ReadSocket("", p) }},
 	} {
 		if p := filepath.Join(dir, o.file); exists(p) {
 			cfg, err := o.parse(p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			in.Services = append(in.Services, checks.Service{Name: o.name, Path: p, Config: cfg, Unit: unit(o.unit)})
+			var u *systemd.Unit
+			if o.unit != "" {
+				u = unit(o.unit)
+			}
+			in.Services = append(in.Services, checks.Service{Name: o.name, Path: p, Config: cfg, Unit: u})
 		}
 	}
 	for _, s := range in.Services {

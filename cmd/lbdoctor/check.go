@@ -471,7 +471,7 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 		// The other services are listed only when found: a host without
 		// PostgreSQL does not need to hear about it.
 		for _, k := range moreServices() {
-			for _, p := range detectPaths(root, k.defaults) {
+			for _, p := range k.found(root) {
 				jobs = append(jobs, func() loaded {
 					cfg, err := k.parse(p, root)
 					if errors.Is(err, fs.ErrPermission) {
@@ -585,9 +585,13 @@ func applyConfig(f *checkFlags, set map[string]bool) error {
 	if path == "" {
 		return nil
 	}
-	if !set["nginx"] && !set["haproxy"] && !set["keepalived"] && !set["apache"] && !set["postgresql"] && !set["redis"] {
+	named := set["nginx"] || set["haproxy"] || set["keepalived"]
+	for _, k := range moreServices() {
+		named = named || set[k.name]
+	}
+	if !named {
 		f.nginx, f.haproxy, f.keepalived = cfg.Nginx, cfg.HAProxy, cfg.Keepalived
-		for name, paths := range map[string][]string{"apache": cfg.Apache, "postgresql": cfg.PostgreSQL, "redis": cfg.Redis} {
+		for name, paths := range map[string][]string{"apache": cfg.Apache, "postgresql": cfg.PostgreSQL, "redis": cfg.Redis, parsers.SocketService: cfg.SystemdSocket} {
 			if f.more[name] != nil {
 				*f.more[name] = paths
 			}

@@ -13,21 +13,23 @@ import (
 // fileConfig is .lbdoctor.yaml: a team's defaults for check, overridden by
 // flags.
 type fileConfig struct {
-	Nginx      []string          `yaml:"nginx"`
-	HAProxy    []string          `yaml:"haproxy"`
-	Keepalived []string          `yaml:"keepalived"`
-	Apache     []string          `yaml:"apache"`
-	PostgreSQL []string          `yaml:"postgresql"`
-	Redis      []string          `yaml:"redis"`
-	Root       string            `yaml:"root"`
-	Host       string            `yaml:"host"`
-	Hosts      []string          `yaml:"hosts"`
-	Role       string            `yaml:"role"`
-	FailOn     string            `yaml:"fail-on"`
-	Format     string            `yaml:"format"`
-	Checks     string            `yaml:"checks"`
-	Severity   map[string]string `yaml:"severity"`
-	Ignore     []configIgnore    `yaml:"ignore"`
+	Nginx      []string `yaml:"nginx"`
+	HAProxy    []string `yaml:"haproxy"`
+	Keepalived []string `yaml:"keepalived"`
+	Apache     []string `yaml:"apache"`
+	PostgreSQL []string `yaml:"postgresql"`
+	Redis      []string `yaml:"redis"`
+	// SystemdSocket are .socket unit files.
+	SystemdSocket []string          `yaml:"systemd-socket"`
+	Root          string            `yaml:"root"`
+	Host          string            `yaml:"host"`
+	Hosts         []string          `yaml:"hosts"`
+	Role          string            `yaml:"role"`
+	FailOn        string            `yaml:"fail-on"`
+	Format        string            `yaml:"format"`
+	Checks        string            `yaml:"checks"`
+	Severity      map[string]string `yaml:"severity"`
+	Ignore        []configIgnore    `yaml:"ignore"`
 }
 
 // configIgnore silences findings by ID and, optionally, file and address.

@@ -29,7 +29,9 @@ type serviceKind struct {
 	// runAs, when set, is the user the daemon runs as when its unit names
 	// none, because the unit's program drops to it (pg_ctlcluster).
 	runAs string
-	parse func(path string, root parsers.Root) (*parsers.Config, error)
+	// detect, when set, finds the configs instead of defaults.
+	detect func(root parsers.Root) []string
+	parse  func(path string, root parsers.Root) (*parsers.Config, error)
 }
 
 // moreServices are the extra kinds, in the contract's service order.
@@ -95,7 +97,47 @@ func moreServices() []serviceKind {
 				return redis.Parse(p, redis.Options{Root: root, Sentinel: isSentinel(p)})
 			},
 		},
+		{
+			// systemd itself binds the sockets of its socket units, as
+			// root, at boot: no unit user to judge.
+			name:   parsers.SocketService,
+			help:   "a systemd .socket unit file `PATH` (repeatable; its drop-ins are read by its name; default: every socket unit enabled in a .wants/ or .requires/ directory)",
+			detect: detectSockets,
+			parse: func(p string, root parsers.Root) (*parsers.Config, error) {
+				return systemd.ReadSocket(root, p)
+			},
+		},
 	}
+}
+
+// detectSockets lists the enabled socket units that are not masked: the
+// unit file of each (the instance's name for a template's instance).
+func detectSockets(root parsers.Root) []string {
+	names, err := systemd.EnabledSockets(root)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		u, err := systemd.ReadUnit(root, n)
+		if err != nil || u == nil || u.Masked || len(u.Files) == 0 {
+			continue
+		}
+		if strings.Contains(n, "@") {
+			out = append(out, n)
+			continue
+		}
+		out = append(out, u.Files[0])
+	}
+	return out
+}
+
+// found are the configs of a kind found without a flag.
+func (k serviceKind) found(root parsers.Root) []string {
+	if k.detect != nil {
+		return k.detect(root)
+	}
+	return detectPaths(root, k.defaults)
 }
 
 // isSentinel reports whether a Redis config is Sentinel's by its name.
@@ -122,6 +164,9 @@ func (f *checkFlags) namedServices() int {
 // has none or it cannot be read (the daemon then runs as its package runs
 // it).
 func (k serviceKind) unitFor(root parsers.Root, path string) *systemd.Unit {
+	if k.unit == nil {
+		return nil
+	}
 	name := k.unit(path)
 	if name == "" {
 		return nil

@@ -90,6 +90,9 @@ type Unit struct {
 	// Errors are lines systemd ignores with a warning, and files it
 	// cannot read.
 	Errors []parsers.Error `json:"errors,omitempty"`
+	// Socket holds a .socket unit's [Socket] settings; nil for other
+	// units.
+	Socket *Socket `json:"socket,omitempty"`
 
 	ambient, bounding uint64
 }
@@ -105,7 +108,7 @@ func ReadUnit(root parsers.Root, name string) (*Unit, error) {
 	if !validName(name) {
 		return nil, fmt.Errorf("read unit %q: not a unit name", name)
 	}
-	u := &Unit{Name: name, Files: []string{}, Pos: map[string]parsers.Pos{}, bounding: capAll}
+	u := newUnit(name)
 	id, fragment, masked, err := u.findFragment(root, name)
 	if err != nil {
 		return nil, err
@@ -151,6 +154,15 @@ func ReadUnit(root parsers.Root, name string) (*Unit, error) {
 	}
 	u.finish()
 	return u, nil
+}
+
+// newUnit is a unit named name before any file is read.
+func newUnit(name string) *Unit {
+	u := &Unit{Name: name, Files: []string{}, Pos: map[string]parsers.Pos{}, bounding: capAll}
+	if unitType(name) == "socket" {
+		u.Socket = &Socket{BindIPv6Only: "default"}
+	}
+	return u
 }
 
 // depLink returns the unit a .wants/ or .requires/ entry adds, as systemd's
@@ -445,6 +457,9 @@ func (u *Unit) apply(root parsers.Root, listed string) {
 // set applies one assignment the way systemd's parser for that key does.
 func (u *Unit) set(a assignment) {
 	switch {
+	case a.section == "Socket" && u.Socket != nil:
+		u.setSocket(a)
+		return
 	case a.section == "Unit" && (a.key == keyAfter || a.key == keyWants || a.key == keyRequires):
 		// Dependencies only ever grow: an empty value adds nothing
 		// and resets nothing (systemd.unit(5)). Quotes are not
