@@ -58,6 +58,9 @@ type checkFlags struct {
 	// more are the configs named for the services of moreServices, by
 	// name.
 	more map[string]*listFlag
+	// declared are .lbdoctor.yaml's services, read from declaredIn.
+	declared   []declaredService
+	declaredIn string
 }
 
 // checkFlagSet is check's flags; completion and the man page read it too.
@@ -485,6 +488,11 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 		}
 	}
 
+	// Declared services are named by the config file: always checked.
+	for _, svc := range declaredServices(root, f.declaredIn, f.declared) {
+		jobs = append(jobs, func() loaded { return loaded{svc: svc, found: true} })
+	}
+
 	results := make([]loaded, len(jobs))
 	var wg sync.WaitGroup
 	for i, job := range jobs {
@@ -602,6 +610,7 @@ func applyConfig(f *checkFlags, set map[string]bool) error {
 			*dst = v
 		}
 	}
+	f.declared, f.declaredIn = cfg.Services, path
 	str("root", &f.root, cfg.Root)
 	if !set["host"] {
 		if cfg.Host != "" {

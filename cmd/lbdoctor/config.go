@@ -13,23 +13,28 @@ import (
 // fileConfig is .lbdoctor.yaml: a team's defaults for check, overridden by
 // flags.
 type fileConfig struct {
-	Nginx      []string `yaml:"nginx"`
-	HAProxy    []string `yaml:"haproxy"`
-	Keepalived []string `yaml:"keepalived"`
-	Apache     []string `yaml:"apache"`
-	PostgreSQL []string `yaml:"postgresql"`
-	Redis      []string `yaml:"redis"`
-	// SystemdSocket are .socket unit files.
-	SystemdSocket []string          `yaml:"systemd-socket"`
-	Root          string            `yaml:"root"`
-	Host          string            `yaml:"host"`
-	Hosts         []string          `yaml:"hosts"`
-	Role          string            `yaml:"role"`
-	FailOn        string            `yaml:"fail-on"`
-	Format        string            `yaml:"format"`
-	Checks        string            `yaml:"checks"`
-	Severity      map[string]string `yaml:"severity"`
-	Ignore        []configIgnore    `yaml:"ignore"`
+	Nginx      []string          `yaml:"nginx"`
+	HAProxy    []string          `yaml:"haproxy"`
+	Keepalived []string          `yaml:"keepalived"`
+	Apache     []string          `yaml:"apache"`
+	PostgreSQL []string          `yaml:"postgresql"`
+	Redis      []string          `yaml:"redis"`
+	Root       string            `yaml:"root"`
+	Host       string            `yaml:"host"`
+	Hosts      []string          `yaml:"hosts"`
+	Role       string            `yaml:"role"`
+	FailOn     string            `yaml:"fail-on"`
+	Format     string            `yaml:"format"`
+	Checks     string            `yaml:"checks"`
+	Severity   map[string]string `yaml:"severity"`
+	Ignore     []configIgnore    `yaml:"ignore"`
+
+	// SystemdSocket are .socket unit files, Envoy bootstrap configs.
+	SystemdSocket []string `yaml:"systemd-socket"`
+	Envoy         []string `yaml:"envoy"`
+	// Services are daemons lbdoctor has no parser for, declared with
+	// their listen addresses.
+	Services []declaredService `yaml:"services"`
 }
 
 // configIgnore silences findings by ID and, optionally, file and address.
@@ -62,6 +67,9 @@ func loadConfig(path string) (*fileConfig, string, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	if err := checkDeclared(cfg.Services); err != nil {
+		return nil, "", fmt.Errorf("%s: services: %w", path, err)
 	}
 	for i, ig := range cfg.Ignore {
 		if ig.ID == "" || ig.Reason == "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -110,8 +111,10 @@ func moreServices() []serviceKind {
 	}
 }
 
-// detectSockets lists the enabled socket units that are not masked: the
-// unit file of each (the instance's name for a template's instance).
+// detectSockets lists the enabled socket units that are not masked and
+// ask for an IP socket (or that systemd would refuse): the unit file of
+// each (the instance's name for a template's instance). Units of unix
+// sockets alone (journald's, D-Bus's) are every host's and no VIP's.
 func detectSockets(root parsers.Root) []string {
 	names, err := systemd.EnabledSockets(root)
 	if err != nil {
@@ -121,6 +124,10 @@ func detectSockets(root parsers.Root) []string {
 	for _, n := range names {
 		u, err := systemd.ReadUnit(root, n)
 		if err != nil || u == nil || u.Masked || len(u.Files) == 0 {
+			continue
+		}
+		cfg := u.SocketConfig(n)
+		if len(cfg.Errors) == 0 && !slices.ContainsFunc(cfg.Listeners, func(l parsers.Listener) bool { return l.Proto != parsers.Unix }) {
 			continue
 		}
 		if strings.Contains(n, "@") {

@@ -165,6 +165,15 @@ func newUnit(name string) *Unit {
 	return u
 }
 
+// UserUnit is a unit that says only User=user: a daemon declared to run
+// as user without a unit file lbdoctor can read.
+func UserUnit(name, user string) *Unit {
+	u := newUnit(name)
+	u.User = user
+	u.finish()
+	return u
+}
+
 // depLink returns the unit a .wants/ or .requires/ entry adds, as systemd's
 // process_deps() takes it: only a link counts, a link to /dev/null hides the
 // entry, and a template is instantiated with the unit's own instance.
