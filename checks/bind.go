@@ -76,6 +76,19 @@ func DaemonError(l *parsers.Listener, errno string) (short, full string) {
 		}
 		short = fmt.Sprintf("Could not create server TCP listening socket %s:%d: bind: %s", strings.TrimPrefix(l.Raw, "-"), l.Port, e.text)
 		return short, "# Warning: " + short
+	case "envoy":
+		// Envoy's ListenSocketImpl::bind() throws "cannot bind 'ADDR':
+		// TEXT" (IPv6 in brackets, a pipe by its path), and the listener
+		// manager logs it with the listener's name.
+		sock := l.Socket()
+		if l.Proto == parsers.Unix {
+			sock = l.Path
+		}
+		short = fmt.Sprintf("cannot bind '%s': %s", sock, e.text)
+		if name, ok := strings.CutPrefix(l.Context, "listener "); ok {
+			return short, fmt.Sprintf("listener '%s' failed to bind or apply socket options: %s", name, short)
+		}
+		return short, short
 	case parsers.SocketService:
 		// systemd logs the unit's name, the address as sockaddr_pretty()
 		// prints it (IPv6 in brackets, a unix socket by its path) and

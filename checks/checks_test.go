@@ -14,6 +14,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/apache"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
+	"github.com/lbdoctor/lbdoctor/parsers/envoy"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
@@ -179,6 +180,7 @@ func runCase(t *testing.T, file string) {
 		{"apache", "apache2.conf", "apache2", func(p string) (*parsers.Config, error) { return apache.Parse(p, apache.Options{}) }},
 		{"postgresql", "postgresql.conf", "postgresql", func(p string) (*parsers.Config, error) { return postgresql.Parse(p, postgresql.Options{}) }},
 		{"redis", "redis.conf", "redis-server", func(p string) (*parsers.Config, error) { return redis.Parse(p, redis.Options{}) }},
+		{"envoy", "envoy.yaml", "envoy", func(p string) (*parsers.Config, error) { return envoy.Parse(p, envoy.Options{}) }},
 		{parsers.SocketService, "web.socket", "", func(p string) (*parsers.Config, error) { return systemd.ReadSocket("", p) }},
 	} {
 		if p := filepath.Join(dir, o.file); exists(p) {

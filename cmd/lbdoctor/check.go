@@ -536,7 +536,7 @@ func loadServices(f checkFlags, root parsers.Root, hostname func() string) ([]ch
 				more = append(more, root.Path(p))
 			}
 		}
-		return nil, notes, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL or Redis config either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH (and --root DIR for a mounted tree)", strings.Join(tried, ", "), strings.Join(more, ", "))
+		return nil, notes, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL, Redis or Envoy config or socket unit either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH, --envoy PATH, --systemd-socket PATH (and --root DIR for a mounted tree), or declare services in .lbdoctor.yaml", strings.Join(tried, ", "), strings.Join(more, ", "))
 	}
 	return services, notes, nil
 }
@@ -599,7 +599,7 @@ func applyConfig(f *checkFlags, set map[string]bool) error {
 	}
 	if !named {
 		f.nginx, f.haproxy, f.keepalived = cfg.Nginx, cfg.HAProxy, cfg.Keepalived
-		for name, paths := range map[string][]string{"apache": cfg.Apache, "postgresql": cfg.PostgreSQL, "redis": cfg.Redis, parsers.SocketService: cfg.SystemdSocket} {
+		for name, paths := range map[string][]string{"apache": cfg.Apache, "postgresql": cfg.PostgreSQL, "redis": cfg.Redis, "envoy": cfg.Envoy, parsers.SocketService: cfg.SystemdSocket} {
 			if f.more[name] != nil {
 				*f.more[name] = paths
 			}

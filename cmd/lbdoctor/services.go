@@ -7,6 +7,7 @@ import (
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/apache"
+	"github.com/lbdoctor/lbdoctor/parsers/envoy"
 	"github.com/lbdoctor/lbdoctor/parsers/postgresql"
 	"github.com/lbdoctor/lbdoctor/parsers/redis"
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
@@ -96,6 +97,15 @@ func moreServices() []serviceKind {
 			},
 			parse: func(p string, root parsers.Root) (*parsers.Config, error) {
 				return redis.Parse(p, redis.Options{Root: root, Sentinel: isSentinel(p)})
+			},
+		},
+		{
+			name:     "envoy",
+			help:     "an Envoy bootstrap config `PATH`, YAML or JSON (repeatable; default: autodetect /etc/envoy/envoy.yaml, /etc/envoy/envoy.yml, /etc/envoy/envoy.json)",
+			defaults: []string{"/etc/envoy/envoy.yaml", "/etc/envoy/envoy.yml", "/etc/envoy/envoy.json"},
+			unit:     func(string) string { return "envoy.service" },
+			parse: func(p string, root parsers.Root) (*parsers.Config, error) {
+				return envoy.Parse(p, envoy.Options{Root: root})
 			},
 		},
 		{
