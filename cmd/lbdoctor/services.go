@@ -115,6 +115,10 @@ func moreServices() []serviceKind {
 			help:   "a systemd .socket unit file `PATH` (repeatable; its drop-ins are read by its name; default: every socket unit enabled in a .wants/ or .requires/ directory)",
 			detect: detectSockets,
 			parse: func(p string, root parsers.Root) (*parsers.Config, error) {
+				// A file (the flag, a found fragment), or an instance's name.
+				if _, err := root.Stat(p); err == nil {
+					return systemd.ReadSocketFile(root, p)
+				}
 				return systemd.ReadSocket(root, p)
 			},
 		},

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -198,6 +199,20 @@ func ReadSocket(root parsers.Root, nameOrPath string) (*parsers.Config, error) {
 	return u.SocketConfig(nameOrPath), nil
 }
 
+// ReadSocketFile loads the socket unit whose unit file is file (a path as
+// given, relative ones included), with the drop-ins of its name.
+func ReadSocketFile(root parsers.Root, file string) (*parsers.Config, error) {
+	name := path.Base(file)
+	if unitType(name) != "socket" || !validName(name) {
+		return nil, fmt.Errorf("read socket unit %s: not a .socket unit name", file)
+	}
+	u, err := readUnitFile(root, name, file)
+	if err != nil {
+		return nil, err
+	}
+	return u.SocketConfig(file), nil
+}
+
 // readUnitFile loads the unit name from file: the fragment systemd would
 // find on its search path when file is that one, otherwise file itself.
 func readUnitFile(root parsers.Root, name, file string) (*Unit, error) {
@@ -212,7 +227,16 @@ func readUnitFile(root parsers.Root, name, file string) (*Unit, error) {
 		return nil, fmt.Errorf("read unit %s: %w", file, err)
 	}
 	u = newUnit(name)
-	u.apply(root, file)
+	if filepath.IsAbs(file) {
+		u.apply(root, file)
+	} else {
+		// A relative name is the user's, from the working directory.
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read unit %s: %w", file, err)
+		}
+		u.applyData(file, data)
+	}
 	dropins, err := u.confFiles(root, dropinDirs([]string{name}, ".d"), ".conf")
 	if err != nil {
 		return nil, err

@@ -450,7 +450,12 @@ func (u *Unit) apply(root parsers.Root, listed string) {
 		u.Errors = append(u.Errors, parsers.Error{Pos: parsers.Pos{File: listed}, Msg: err.Error()})
 		return
 	}
-	shown := root.ShownName(listed, resolved)
+	u.applyData(root.ShownName(listed, resolved), data)
+}
+
+// applyData reads the unit file or drop-in shown, whose content is data,
+// into u.
+func (u *Unit) applyData(shown string, data []byte) {
 	u.Files = append(u.Files, shown)
 	as, errs, rejected := parse(shown, data)
 	first := len(u.Errors)
