@@ -76,7 +76,12 @@ func (u *Unit) setSocket(a assignment) {
 			s.Listen = nil
 			return
 		}
-		s.Listen = append(s.Listen, SocketListen{Key: a.key, Value: expand(a.value, u.Name), Pos: a.pos})
+		v, ok := expandListen(a.value, u.Name)
+		if !ok {
+			warn("failed to resolve unit specifiers in '%s', ignoring: Invalid slot", a.value)
+			return
+		}
+		s.Listen = append(s.Listen, SocketListen{Key: a.key, Value: v, Pos: a.pos})
 	case "FreeBind":
 		boolean(&s.FreeBind)
 	case "Transparent":
@@ -116,6 +121,35 @@ func (u *Unit) setSocket(a assignment) {
 		}
 		s.SocketMode = os.FileMode(n)
 	}
+}
+
+// knownSpecifiers are the specifiers systemd 252 resolves in a unit's
+// Listen*= values; any other makes it ignore the line.
+const knownSpecifiers = "aAbBCdEfgGhHiIjJlLmMnNopPqsStTuUvVwWyY%"
+
+// systemDirs are the system manager's directory specifiers.
+var systemDirs = map[byte]string{'t': "/run", 'S': "/var/lib", 'C': "/var/cache", 'L': "/var/log", 'E': "/etc", 'T': "/tmp", 'V': "/var/tmp"}
+
+// expandListen resolves the specifiers of a Listen*= value for unit id;
+// false when one is unknown (or "%" ends the value), as systemd refuses it.
+func expandListen(v, id string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] != '%' {
+			b.WriteByte(v[i])
+			continue
+		}
+		if i+1 == len(v) || !strings.ContainsRune(knownSpecifiers, rune(v[i+1])) {
+			return "", false
+		}
+		i++
+		if d, ok := systemDirs[v[i]]; ok {
+			b.WriteString(d)
+			continue
+		}
+		b.WriteString(expand("%"+string(v[i]), id))
+	}
+	return b.String(), true
 }
 
 // EnabledSockets lists, sorted, the socket units enabled below root: those
@@ -327,10 +361,18 @@ func (s *Socket) listener(unit string, l SocketListen) (parsers.Listener, string
 	}
 	proto := listenKeys[l.Key]
 	if proto == "" {
-		return base, fmt.Sprintf("%s= takes only unix sockets (SOCK_SEQPACKET), ignoring: %s", l.Key, v)
+		// SOCK_SEQPACKET is for AF_UNIX only.
+		return base, fmt.Sprintf("address family not supported, ignoring: %s", v)
 	}
 	base.Proto = proto
-	if p, ok := parsePort(v); ok {
+	if strings.Trim(v, "0123456789") == "" {
+		p, ok := parsePort(v)
+		if !ok {
+			if n, err := strconv.Atoi(v); err != nil || n > 65535 {
+				return base, fmt.Sprintf("failed to parse address value in '%s', ignoring: Numerical result out of range", v)
+			}
+			return base, bad
+		}
 		base.Addr, base.Port = netip.IPv6Unspecified(), p
 		base.V6Only = s.v6only()
 		return base, ""
