@@ -94,6 +94,9 @@ type Service struct {
 	Config *parsers.Config // nil when no config was found
 	// Unit is the daemon's systemd unit, nil when it has none.
 	Unit *systemd.Unit
+	// Declared is set for a service declared in .lbdoctor.yaml: lbdoctor,
+	// not the daemon, reads its listen entries.
+	Declared bool
 }
 
 // Input is everything the checks see.

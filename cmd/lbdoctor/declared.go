@@ -207,7 +207,7 @@ func declaredUnit(root parsers.Root, d declaredService) *systemd.Unit {
 func declaredServices(root parsers.Root, file string, ds []declaredService) []checks.Service {
 	var out []checks.Service
 	for _, d := range ds {
-		out = append(out, checks.Service{Name: d.Name, Path: file, Config: declaredConfig(file, d), Unit: declaredUnit(root, d)})
+		out = append(out, checks.Service{Name: d.Name, Path: file, Config: declaredConfig(file, d), Unit: declaredUnit(root, d), Declared: true})
 	}
 	return out
 }
