@@ -130,12 +130,8 @@ func moreServices() []serviceKind {
 // each (the instance's name for a template's instance). Units of unix
 // sockets alone (journald's, D-Bus's) are every host's and no VIP's.
 func detectSockets(root parsers.Root) []string {
-	names, err := systemd.EnabledSockets(root)
-	if err != nil {
-		return nil
-	}
 	var out []string
-	for _, n := range names {
+	for _, n := range systemd.EnabledSockets(root) {
 		u, err := systemd.ReadUnit(root, n)
 		if err != nil || u == nil || u.Masked || len(u.Files) == 0 {
 			continue

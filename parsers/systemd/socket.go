@@ -1,7 +1,6 @@
 package systemd
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/netip"
@@ -156,7 +155,7 @@ func expandListen(v, id string) (string, bool) {
 // linked into a .wants/ or .requires/ directory of a unit (sockets.target
 // and the like) in one of systemd's unit directories. A link to /dev/null
 // or a name that is no socket unit is skipped, as systemd skips it.
-func EnabledSockets(root parsers.Root) ([]string, error) {
+func EnabledSockets(root parsers.Root) []string {
 	seen := map[string]bool{}
 	for _, dir := range searchPaths() {
 		resolved, err := root.Chase(dir)
@@ -165,14 +164,9 @@ func EnabledSockets(root parsers.Root) ([]string, error) {
 		}
 		des, err := os.ReadDir(root.Path(resolved))
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, os.ErrInvalid) {
-				continue
-			}
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				continue
-			}
-			return nil, fmt.Errorf("list %s: %w", dir, err)
+			// Absent, unreadable or no directory: systemd finds nothing
+			// there either.
+			continue
 		}
 		for _, de := range des {
 			n := de.Name()
@@ -205,7 +199,7 @@ func EnabledSockets(root parsers.Root) ([]string, error) {
 		out = append(out, n)
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
 }
 
 // ReadSocket loads a socket unit, named as a unit ("web.socket") or as the
