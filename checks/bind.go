@@ -77,10 +77,39 @@ func DaemonError(l *parsers.Listener, errno string) (short, full string) {
 		}
 		short = fmt.Sprintf("Could not create server TCP listening socket %s:%d: bind: %s", strings.TrimPrefix(l.Raw, "-"), l.Port, e.text)
 		return short, "# Warning: " + short
+	case "envoy":
+		// Envoy's ListenSocketImpl::bind() throws "cannot bind 'ADDR':
+		// TEXT" (IPv6 in brackets, a pipe by its path), and the listener
+		// manager logs it with the listener's name.
+		sock := l.Socket()
+		if l.Proto == parsers.Unix {
+			sock = l.Path
+		}
+		short = fmt.Sprintf("cannot bind '%s': %s", sock, e.text)
+		if name, ok := strings.CutPrefix(l.Context, "listener "); ok {
+			return short, fmt.Sprintf("listener '%s' failed to bind or apply socket options: %s", name, short)
+		}
+		return short, short
+	case parsers.SocketService:
+		// systemd logs the unit's name, the address as sockaddr_pretty()
+		// prints it (IPv6 in brackets, a unix socket by its path) and
+		// strerror; the unit then fails ("Failed to listen on ...").
+		sock := l.Socket()
+		if l.Proto == parsers.Unix {
+			sock = l.Path
+		}
+		unit, _, _ := strings.Cut(l.Context, " ")
+		short = fmt.Sprintf("Failed to create listening socket (%s): %s", sock, e.text)
+		return short, unit + ": " + short
 	}
 	short = fmt.Sprintf("bind() to %s failed (%d: %s)", l.Socket(), e.num, e.text)
 	return short, l.Service + ": " + short
 }
+
+// bindsAtBoot reports whether systemd binds l from a socket unit, at boot
+// (sockets.target) before the services start: a daemon asking for the same
+// socket later fails, not systemd.
+func bindsAtBoot(l *parsers.Listener) bool { return l.Service == parsers.SocketService }
 
 // nonlocalSysctl is the sysctl that lets l's family bind a non-local
 // address; net.ipv4.ip_nonlocal_bind does nothing for IPv6.

@@ -101,6 +101,9 @@ type Service struct {
 	Unit *systemd.Unit
 	// Container is the container the daemon runs in, nil for none.
 	Container *container.Container
+	// Declared is set for a service declared in .lbdoctor.yaml: lbdoctor,
+	// not the daemon, reads its listen entries.
+	Declared bool
 }
 
 // Input is everything the checks see.

@@ -16,6 +16,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/apache"
 	"github.com/lbdoctor/lbdoctor/parsers/container"
 	"github.com/lbdoctor/lbdoctor/parsers/directive"
+	"github.com/lbdoctor/lbdoctor/parsers/envoy"
 	"github.com/lbdoctor/lbdoctor/parsers/haproxy"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
@@ -315,13 +316,19 @@ func loadInput(t *testing.T, dir, nodeDir string, role checks.Role) *checks.Inpu
 		{"apache", "apache2.conf", "apache2", func(p string) (*parsers.Config, error) { return apache.Parse(p, apache.Options{}) }},
 		{"postgresql", "postgresql.conf", "postgresql", func(p string) (*parsers.Config, error) { return postgresql.Parse(p, postgresql.Options{}) }},
 		{"redis", "redis.conf", "redis-server", func(p string) (*parsers.Config, error) { return redis.Parse(p, redis.Options{}) }},
+		{"envoy", "envoy.yaml", "envoy", func(p string) (*parsers.Config, error) { return envoy.Parse(p, envoy.Options{}) }},
+		{parsers.SocketService, "web.socket", "", func(p string) (*parsers.Config, error) { return systemd.ReadSocket("", p) }},
 	} {
 		if p := filepath.Join(nodeDir, o.file); exists(p) {
 			cfg, err := o.parse(p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			in.Services = append(in.Services, checks.Service{Name: o.name, Path: p, Config: cfg, Unit: unit(o.unit)})
+			var u *systemd.Unit
+			if o.unit != "" {
+				u = unit(o.unit)
+			}
+			in.Services = append(in.Services, checks.Service{Name: o.name, Path: p, Config: cfg, Unit: u})
 		}
 	}
 	for _, s := range in.Services {

@@ -37,12 +37,16 @@ Example:
 			if s.Config == nil {
 				continue
 			}
+			why := s.Name + " would refuse this configuration"
+			if s.Declared {
+				why = "lbdoctor cannot read this entry of the declared service " + s.Name + ", so it judges no socket for it"
+			}
 			for _, e := range s.Config.Errors {
 				p.Report(Finding{
 					Service: s.Name,
 					Pos:     e.Pos,
 					Message: e.Msg,
-					Why:     s.Name + " would refuse this configuration",
+					Why:     why,
 				})
 			}
 		}

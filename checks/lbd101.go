@@ -19,6 +19,8 @@ service does not start:
     (99)Cannot assign requested address: AH00072: make_sock: could not bind to address 10.0.0.100:80
     LOG:  could not bind IPv4 address "10.0.0.100": Cannot assign requested address
     # Warning: Could not create server TCP listening socket 10.0.0.100:6379: bind: Cannot assign requested address
+    web.socket: Failed to create listening socket (10.0.0.100:9090): Cannot assign requested address
+    listener 'web' failed to bind or apply socket options: cannot bind '10.0.0.100:80': Cannot assign requested address
 
 PostgreSQL starts anyway when another of its listen_addresses binds, and
 Redis when the address is written with a "-" prefix ("bind 10.0.0.5
@@ -39,7 +41,10 @@ rule. An IPv6 address must be configured on an interface
 and must have finished duplicate address detection (not "tentative", not
 "dadfailed"). Otherwise only net.ipv4.ip_nonlocal_bind=1 (IPv4) or
 net.ipv6.ip_nonlocal_bind=1 (IPv6) lets the bind succeed; the IPv4 sysctl
-does nothing for IPv6. HAProxy's "transparent" bind option also does.
+does nothing for IPv6. HAProxy's "transparent" bind option also does, and
+so do a systemd socket unit's FreeBind=yes or Transparent=yes and an Envoy
+listener's "freebind: true" or "transparent: true" (which set IP_FREEBIND
+or IP_TRANSPARENT on the socket).
 
 Fix: if the address is a typo, correct the listen line. If the address
 arrives later (a VIP, a floating IP added by an orchestrator), allow

@@ -50,7 +50,8 @@ Example that fires while another program listens on 0.0.0.0:8080:
 			j, ok := index.first(sl, false, func(j int) verdict {
 				s := p.Host.Sockets[j]
 				switch {
-				case s.Command == l.Service:
+				case s.Command == l.Service, bindsAtBoot(l) && s.Command == "systemd":
+					// A running copy (systemd holds its socket units' sockets).
 					return skipRun
 				case s.Proto != string(l.Proto) || s.Port != l.Port || !sl.clashes(index.socks[j]):
 					return next

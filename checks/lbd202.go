@@ -28,6 +28,11 @@ dual-stack [::] socket (IPV6_V6ONLY off: nginx "ipv6only=off", HAProxy
 IPv4. Sockets that both set SO_REUSEPORT may share (HAProxy does by default;
 nginx with "reuseport"): see LBD203.
 
+A systemd socket unit (ListenStream=, ListenDatagram=) is bound by systemd
+itself at boot, before the services start: a daemon asking for the same
+socket is the one that fails, and the finding names the unit's line
+(BindIPv6Only=both makes a bare port dual-stack, like "ipv6only=off").
+
 Fix: move one of the two listeners to another port or address, or serve
 both from one daemon.
 
@@ -70,6 +75,9 @@ and haproxy.cfg:
 					return next
 				case bindsFirst(a, b):
 					return next
+				case bindsAtBoot(a) && !bindsAtBoot(b):
+					// systemd holds the socket before the daemon starts.
+					return next
 				case a.InOrder && b.InOrder && owner[i] == owner[j] && i < j:
 					// The same daemon binds a first: only b fails.
 					return next
@@ -79,11 +87,15 @@ and haproxy.cfg:
 			if ok {
 				b := ls[j]
 				short, full := DaemonError(a, "EADDRINUSE")
+				why := fmt.Sprintf("%s (%s) also asks for %s/%s at %s; whichever binds second fails", b.Service, b.Context, b.Socket(), b.Proto, b.Pos)
+				if bindsAtBoot(b) && !bindsAtBoot(a) {
+					why = fmt.Sprintf("systemd binds %s/%s for %s at %s at boot (sockets.target), before %s starts", b.Socket(), b.Proto, b.Context, b.Pos, a.Service)
+				}
 				p.Report(Finding{
 					Listener:    a,
 					Message:     fmt.Sprintf("%s would fail: %s", a.Service, short),
 					DaemonError: full,
-					Why:         fmt.Sprintf("%s (%s) also asks for %s/%s at %s; whichever binds second fails", b.Service, b.Context, b.Socket(), b.Proto, b.Pos),
+					Why:         why,
 					Fix:         []string{fmt.Sprintf("move %s or %s to another port or address", a.Pos, b.Pos)},
 					Errno:       "EADDRINUSE",
 				})

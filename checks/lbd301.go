@@ -34,7 +34,9 @@ lbdoctor judges only directories it could see: the live host, or a
 snapshot that recorded them.`,
 	Run: func(p *Pass) error {
 		for _, l := range p.Listeners() {
-			if l.Proto != "unix" || l.Path == "" {
+			// systemd creates a socket unit's directories itself
+			// (mkdir_parents_label with DirectoryMode=).
+			if l.Proto != "unix" || l.Path == "" || bindsAtBoot(l) {
 				continue
 			}
 			dir := filepath.Dir(l.Path)

@@ -3,6 +3,9 @@ package checks
 import (
 	"fmt"
 	"slices"
+	"strings"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
 // LBD404 finds services that listen on a specific address but may start at
@@ -31,9 +34,23 @@ Fix: a drop-in, then reload systemd:
 
     mkdir -p /etc/systemd/system/nginx.service.d
     printf '[Unit]\nWants=network-online.target\nAfter=network-online.target\n' > /etc/systemd/system/nginx.service.d/lbdoctor-online.conf
-    systemctl daemon-reload`,
+    systemctl daemon-reload
+
+A systemd socket unit cannot wait for the network at all: systemd binds its
+sockets early (sockets.target, before basic.target, which every service
+with default dependencies comes after, the network's included), so one on
+a specific address (a keepalived VIP too) fails at boot unless FreeBind=yes
+(or Transparent=yes) lets it bind before the address exists, as
+systemd.socket(5) advises; the fix is that drop-in:
+
+    mkdir -p /etc/systemd/system/web.socket.d
+    printf '[Socket]\nFreeBind=yes\n' > /etc/systemd/system/web.socket.d/lbdoctor-freebind.conf`,
 	Run: func(p *Pass) error {
 		for _, s := range p.Services {
+			if s.Name == parsers.SocketService && s.Config != nil {
+				socketBootOrder(p, s)
+				continue
+			}
 			u := s.Unit
 			if s.Config == nil || u == nil || u.Masked {
 				continue
@@ -71,4 +88,34 @@ Fix: a drop-in, then reload systemd:
 		}
 		return nil
 	},
+}
+
+// socketBootOrder reports a socket unit's first listener on a specific
+// address that systemd cannot bind at boot: no FreeBind=/Transparent=, and
+// non-local binds not enabled at boot.
+func socketBootOrder(p *Pass, s Service) {
+	for i := range s.Config.Listeners {
+		l := &s.Config.Listeners[i]
+		if !opensIPSocket(l) || l.Addr.IsUnspecified() || l.Addr.IsLoopback() || l.Transparent {
+			continue
+		}
+		name := nonlocalSysctl(l)
+		if boot, _, known := bootValue(p.Host, name); known && boot == "1" {
+			continue
+		}
+		unit, _, _ := strings.Cut(l.Context, " ")
+		dir := "/etc/systemd/system/" + unit + ".d"
+		p.Report(Finding{
+			Listener: l,
+			Message:  fmt.Sprintf("systemd binds %s at boot before %s exists: %s has no FreeBind=yes", l.Socket(), l.Address(), unit),
+			Why:      fmt.Sprintf("socket units are bound early (sockets.target), before the network configures addresses and before keepalived adds VIPs; they cannot wait for network-online.target, and %s is not 1 at boot", name),
+			Fix: []string{
+				"mkdir -p " + dir,
+				fmt.Sprintf(`printf '[Socket]\nFreeBind=yes\n' > %s/lbdoctor-freebind.conf`, dir),
+				"systemctl daemon-reload",
+			},
+			Persist: dropIn(dir+"/lbdoctor-freebind.conf", "[Socket]", "FreeBind=yes"),
+		})
+		return // once per unit: the drop-in fixes every listener
+	}
 }

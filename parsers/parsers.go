@@ -58,6 +58,10 @@ const (
 	V6OnlyOff     V6Only = "off"
 )
 
+// SocketService is the service name of the sockets systemd binds for its
+// socket units (services[].service "systemd-socket").
+const SocketService = "systemd-socket"
+
 // Listener is one socket a service would open (or, with Via, serve from
 // another socket). A port range in a config yields one Listener per port.
 type Listener struct {

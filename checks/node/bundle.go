@@ -42,7 +42,7 @@ var (
 	// (MoreServices' units among them: apache2 and httpd, postgresql@,
 	// redis-server and its aliases); judging also reads the type-wide
 	// "service.d".
-	daemonUnits  = []string{"nginx", "haproxy", "keepalived", "apache2", "httpd", "postgresql", "redis"}
+	daemonUnits  = []string{"nginx", "haproxy", "keepalived", "apache2", "httpd", "postgresql", "redis", "envoy"}
 	unitPrefixes = append(append([]string{}, daemonUnits...), "service.d")
 )
 

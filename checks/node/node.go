@@ -48,6 +48,10 @@ type Options struct {
 	// Containers are container definitions (inspect JSON, Compose files,
 	// quadlets, pod manifests) whose nginx, HAProxy or keepalived is judged.
 	Containers []string
+	// Declared are the services .lbdoctor.yaml (the file DeclaredIn)
+	// declares: always checked, whatever else is named.
+	Declared   []DeclaredService
+	DeclaredIn string
 	// Root reads the configuration as if it were "/".
 	Root string
 	// Hosts are snapshot files to judge against instead of the live host.
@@ -521,7 +525,7 @@ func LoadServices(o Options, root parsers.Root, hostname func() string) ([]check
 		// The other services are listed only when found: a host without
 		// PostgreSQL does not need to hear about it.
 		for _, k := range MoreServices() {
-			for _, p := range detectPaths(root, k.defaults) {
+			for _, p := range k.found(root) {
 				jobs = append(jobs, func() loaded {
 					cfg, err := k.Parse(p, root)
 					if errors.Is(err, fs.ErrPermission) {
@@ -533,6 +537,11 @@ func LoadServices(o Options, root parsers.Root, hostname func() string) ([]check
 				})
 			}
 		}
+	}
+
+	// Declared services are named by the config file: always checked.
+	for _, svc := range declaredServices(root, o.DeclaredIn, o.Declared) {
+		jobs = append(jobs, func() loaded { return loaded{svc: svc, found: true} })
 	}
 
 	results := make([]loaded, len(jobs))
@@ -592,7 +601,7 @@ func LoadServices(o Options, root parsers.Root, hostname func() string) ([]check
 				more = append(more, root.Path(p))
 			}
 		}
-		return nil, notes, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL or Redis config either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH, --container FILE (and --root DIR for a mounted tree)", strings.Join(tried, ", "), strings.Join(more, ", "))
+		return nil, notes, fmt.Errorf("no nginx, HAProxy or keepalived config found; tried %s\nno Apache, PostgreSQL, Redis or Envoy config or socket unit either; tried %s\nname them with --nginx PATH, --haproxy PATH, --keepalived PATH, --apache PATH, --postgresql PATH, --redis PATH, --envoy PATH, --systemd-socket PATH, --container FILE (and --root DIR for a mounted tree), or declare services in .lbdoctor.yaml", strings.Join(tried, ", "), strings.Join(more, ", "))
 	}
 	return services, notes, nil
 }

@@ -2,10 +2,12 @@ package node
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/apache"
+	"github.com/lbdoctor/lbdoctor/parsers/envoy"
 	"github.com/lbdoctor/lbdoctor/parsers/postgresql"
 	"github.com/lbdoctor/lbdoctor/parsers/redis"
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
@@ -29,7 +31,9 @@ type ServiceKind struct {
 	// runAs, when set, is the user the daemon runs as when its unit names
 	// none, because the unit's program drops to it (pg_ctlcluster).
 	runAs string
-	Parse func(path string, root parsers.Root) (*parsers.Config, error)
+	// detect, when set, finds the configs instead of defaults.
+	detect func(root parsers.Root) []string
+	Parse  func(path string, root parsers.Root) (*parsers.Config, error)
 }
 
 // MoreServices are the extra kinds, in the contract's service order.
@@ -95,7 +99,62 @@ func MoreServices() []ServiceKind {
 				return redis.Parse(p, redis.Options{Root: root, Sentinel: isSentinel(p)})
 			},
 		},
+		{
+			Name:     "envoy",
+			Help:     "an Envoy bootstrap config `PATH`, YAML or JSON (repeatable; default: autodetect /etc/envoy/envoy.yaml, /etc/envoy/envoy.yml, /etc/envoy/envoy.json)",
+			defaults: []string{"/etc/envoy/envoy.yaml", "/etc/envoy/envoy.yml", "/etc/envoy/envoy.json"},
+			unit:     func(string) string { return "envoy.service" },
+			Parse: func(p string, root parsers.Root) (*parsers.Config, error) {
+				return envoy.Parse(p, envoy.Options{Root: root})
+			},
+		},
+		{
+			// systemd itself binds the sockets of its socket units, as
+			// root, at boot: no unit user to judge.
+			Name:   parsers.SocketService,
+			Help:   "a systemd .socket unit file `PATH` (repeatable; its drop-ins are read by its name; default: every socket unit enabled in a .wants/ or .requires/ directory)",
+			detect: detectSockets,
+			Parse: func(p string, root parsers.Root) (*parsers.Config, error) {
+				// A file (the flag, a found fragment), or an instance's name.
+				if _, err := root.Stat(p); err == nil {
+					return systemd.ReadSocketFile(root, p)
+				}
+				return systemd.ReadSocket(root, p)
+			},
+		},
 	}
+}
+
+// detectSockets lists the enabled socket units that are not masked and
+// ask for an IP socket (or that systemd would refuse): the unit file of
+// each (the instance's name for a template's instance). Units of unix
+// sockets alone (journald's, D-Bus's) are every host's and no VIP's.
+func detectSockets(root parsers.Root) []string {
+	var out []string
+	for _, n := range systemd.EnabledSockets(root) {
+		u, err := systemd.ReadUnit(root, n)
+		if err != nil || u == nil || u.Masked || len(u.Files) == 0 {
+			continue
+		}
+		cfg := u.SocketConfig(n)
+		if len(cfg.Errors) == 0 && !slices.ContainsFunc(cfg.Listeners, func(l parsers.Listener) bool { return l.Proto != parsers.Unix }) {
+			continue
+		}
+		if strings.Contains(n, "@") {
+			out = append(out, n)
+			continue
+		}
+		out = append(out, u.Files[0])
+	}
+	return out
+}
+
+// found are the configs of a kind found without a flag.
+func (k ServiceKind) found(root parsers.Root) []string {
+	if k.detect != nil {
+		return k.detect(root)
+	}
+	return detectPaths(root, k.defaults)
 }
 
 // isSentinel reports whether a Redis config is Sentinel's by its name.
@@ -113,6 +172,9 @@ func parseApache(p string, root parsers.Root) (*parsers.Config, error) {
 // has none or it cannot be read (the daemon then runs as its package runs
 // it).
 func (k ServiceKind) unitFor(root parsers.Root, path string) *systemd.Unit {
+	if k.unit == nil {
+		return nil
+	}
 	name := k.unit(path)
 	if name == "" {
 		return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/checks/node"
+	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/report"
 )
 
@@ -227,10 +228,15 @@ func applyConfig(f *checkFlags, set map[string]bool) error {
 	if path == "" {
 		return nil
 	}
-	if !set["nginx"] && !set["haproxy"] && !set["keepalived"] && !set["apache"] && !set["postgresql"] && !set["redis"] {
-		f.Nginx, f.HAProxy, f.Keepalived = cfg.Nginx, cfg.HAProxy, cfg.Keepalived
-		f.More = map[string][]string{"apache": cfg.Apache, "postgresql": cfg.PostgreSQL, "redis": cfg.Redis}
+	named := set["nginx"] || set["haproxy"] || set["keepalived"]
+	for _, k := range node.MoreServices() {
+		named = named || set[k.Name]
 	}
+	if !named {
+		f.Nginx, f.HAProxy, f.Keepalived = cfg.Nginx, cfg.HAProxy, cfg.Keepalived
+		f.More = map[string][]string{"apache": cfg.Apache, "postgresql": cfg.PostgreSQL, "redis": cfg.Redis, "envoy": cfg.Envoy, parsers.SocketService: cfg.SystemdSocket}
+	}
+	f.Declared, f.DeclaredIn = cfg.Services, path
 	str := func(name string, dst *string, v string) {
 		if !set[name] && v != "" {
 			*dst = v

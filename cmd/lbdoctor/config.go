@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lbdoctor/lbdoctor/checks/node"
 )
 
 // fileConfig is .lbdoctor.yaml: a team's defaults for check, overridden by
@@ -28,6 +30,13 @@ type fileConfig struct {
 	Checks     string            `yaml:"checks"`
 	Severity   map[string]string `yaml:"severity"`
 	Ignore     []configIgnore    `yaml:"ignore"`
+
+	// SystemdSocket are .socket unit files, Envoy bootstrap configs.
+	SystemdSocket []string `yaml:"systemd-socket"`
+	Envoy         []string `yaml:"envoy"`
+	// Services are daemons lbdoctor has no parser for, declared with
+	// their listen addresses.
+	Services []node.DeclaredService `yaml:"services"`
 }
 
 // configIgnore silences findings by ID and, optionally, file and address.
@@ -60,6 +69,9 @@ func loadConfig(path string) (*fileConfig, string, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	if err := node.CheckDeclared(cfg.Services); err != nil {
+		return nil, "", fmt.Errorf("%s: services: %w", path, err)
 	}
 	for i, ig := range cfg.Ignore {
 		if ig.ID == "" || ig.Reason == "" {

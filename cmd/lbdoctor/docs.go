@@ -99,7 +99,7 @@ func runCompletion(args []string, stdout, stderr io.Writer) int {
 		for _, f := range sortedKeys(flagValues) {
 			fmt.Fprintf(&b, "    -%s|--%s) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return;;\n", f, f, strings.Join(flagValues[f], " "))
 		}
-		b.WriteString("    --nginx|--haproxy|--keepalived|--apache|--postgresql|--redis|--root|--host|--config|-o) COMPREPLY=($(compgen -f -- \"$cur\")); return;;\n")
+		b.WriteString("    --nginx|--haproxy|--keepalived|--apache|--postgresql|--redis|--envoy|--systemd-socket|--root|--host|--config|-o) COMPREPLY=($(compgen -f -- \"$cur\")); return;;\n")
 		b.WriteString("  esac\n  case \"$cmd\" in\n")
 		for _, c := range commands() {
 			fl, _ := flagNames(c)

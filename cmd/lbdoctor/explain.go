@@ -32,7 +32,9 @@ func runList(args []string, stdout, stderr io.Writer) int {
 // "bind unicast_src ADDR failed ERRNO - TEXT"; Apache httpd prints
 // "(ERRNO)TEXT: AH00072: make_sock: could not bind to address ADDR:PORT";
 // PostgreSQL "could not bind IPv4 address "ADDR": TEXT" (or IPv6, Unix);
-// Redis "Could not create server TCP listening socket ADDR:PORT: bind: TEXT".
+// Redis "Could not create server TCP listening socket ADDR:PORT: bind: TEXT";
+// systemd "UNIT: Failed to create listening socket (ADDR:PORT): TEXT";
+// Envoy "cannot bind 'ADDR:PORT': TEXT".
 var (
 	nginxBind      = regexp.MustCompile(`(?:bind\(\) to|socket\(\)) (\S+) failed \((\d+): ([^)]*)\)`)
 	haproxyBind    = regexp.MustCompile(`cannot bind (?:UNIX )?socket(?: \(([^)]*)\))?(?: for)? \[([^\]]+)\]`)
@@ -40,6 +42,8 @@ var (
 	apacheBind     = regexp.MustCompile(`\((\d+)\)([^:]*): AH00072: make_sock: could not bind to address (\S+)`)
 	postgresBind   = regexp.MustCompile(`could not bind (?:IPv4|IPv6|Unix) address "([^"]*)": (.*)$`)
 	redisBind      = regexp.MustCompile(`Could not create server TCP listening socket (\S+): bind: (.*)$`)
+	envoyBind      = regexp.MustCompile(`cannot bind '([^']*)': (.*)$`)
+	systemdBind    = regexp.MustCompile(`Failed to create listening socket \(([^)]*)\): (.*)$`)
 )
 
 // errnoChecks maps the text or number the daemons print to the check that
@@ -86,6 +90,12 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	} else if m := redisBind.FindStringSubmatch(arg); m != nil {
 		addr, text = redisSocket(m[1]), strings.TrimSpace(m[2])
 		note = "Redis stops on this unless the bind address is written with a \"-\" prefix and the address is not available (EADDRNOTAVAIL), and something else still binds."
+	} else if m := envoyBind.FindStringSubmatch(arg); m != nil {
+		addr, text = m[1], strings.TrimSpace(m[2])
+		note = "Envoy refuses the listener (a static one stops Envoy at start-up); \"freebind: true\" on the listener lets a non-local address bind."
+	} else if m := systemdBind.FindStringSubmatch(arg); m != nil {
+		addr, text = m[1], strings.TrimSpace(m[2])
+		note = "systemd binds a socket unit's sockets itself, at boot before the services; the unit fails (\"Failed to listen on sockets\") and so do the services it would activate. FreeBind=yes in its [Socket] section lets a non-local address bind."
 	} else {
 		fmt.Fprintf(stderr, "lbdoctor explain: %q is neither a check ID (see lbdoctor list) nor a daemon bind error line lbdoctor knows\n", arg)
 		return exitUsage

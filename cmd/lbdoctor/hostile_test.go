@@ -202,6 +202,16 @@ func hostileCases() []hostileCase {
 				t.Fatal(err)
 			}
 		}, args: []string{"--redis", "redis.conf"}, code: 1, count: 1},
+		// YAML that expands (aliases of aliases) or nests without end: the
+		// Envoy parser walks the node tree, never the expansion.
+		{name: "envoy/alias-bomb", files: map[string]string{"envoy.yaml": envoyAliasBomb()},
+			args: []string{"--envoy", "envoy.yaml"}, code: 0, listeners: []string{"127.0.0.1:8080 envoy.yaml:14"}},
+		{name: "envoy/100000-nested-lists", files: map[string]string{"envoy.yaml": "static_resources: {listeners: " + strings.Repeat("[", 100000) + "\n"},
+			args: []string{"--envoy", "envoy.yaml"}, code: 1, findings: []want{{"LBD001", "envoy.yaml:1", `^unable to parse YAML: .*exceeded max depth`}}},
+		// A socket unit with 10,000 listens, each a continued line.
+		{name: "systemd-socket/10000-listens", files: map[string]string{"web.socket": "[Socket]\n" + strings.Repeat("ListenStream=\\\n 127.0.0.1:8080\n", 10000)},
+			args: []string{"--systemd-socket", "web.socket"}, code: 1, count: 9999, once: true,
+			findings: []want{{"LBD202", "web.socket:4", `^systemd-socket would fail: Failed to create listening socket \(127\.0\.0\.1:8080\): Address already in use$`}}},
 		{name: "keepalived/include-brace-bomb", files: map[string]string{"keepalived.conf": "include " + strings.Repeat("{a,b}", 40) + "\n" + kaOK},
 			args: []string{"--keepalived", "keepalived.conf"}, code: 0},
 
@@ -1006,4 +1016,15 @@ func fuzzCheck(f *testing.F, flagName, file, seeds string, extra ...string) {
 			}
 		}
 	})
+}
+
+// envoyAliasBomb is a billion-laughs YAML around one real listener.
+func envoyAliasBomb() string {
+	var b strings.Builder
+	b.WriteString("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("static_resources:\n  listeners:\n  - name: web\n    address:\n      socket_address: {address: 127.0.0.1, port_value: 8080}\n    metadata: *l8\n")
+	return b.String()
 }

@@ -50,6 +50,9 @@ type Golden struct {
 	Files     []string   `json:"files"`
 	Listeners []Listener `json:"listeners"`
 	Errors    []Error    `json:"errors"`
+	// Warnings are lines the daemon ignores (LBD004), for the parsers
+	// that have them.
+	Warnings []Error `json:"warnings,omitempty"`
 }
 
 // ToGolden turns a parse into its golden form.
@@ -68,6 +71,9 @@ func ToGolden(main string, c *parsers.Config) Golden {
 	}
 	for _, e := range c.Errors {
 		g.Errors = append(g.Errors, Error{File: e.Pos.File, Line: e.Pos.Line, Msg: e.Msg})
+	}
+	for _, e := range c.Warnings {
+		g.Warnings = append(g.Warnings, Error{File: e.Pos.File, Line: e.Pos.Line, Msg: e.Msg})
 	}
 	return g
 }
@@ -180,7 +186,7 @@ func Fuzz(f *testing.F, seeds []string, main string, extra map[string]string, pa
 				t.Errorf("listener %v: neither address nor host", l.Pos)
 			}
 		}
-		for _, e := range cfg.Errors {
+		for _, e := range append(cfg.Errors, cfg.Warnings...) {
 			if e.Pos.File == "" || e.Msg == "" || !read[e.Pos.File] {
 				t.Errorf("error without a place read or a message: %#v", e)
 			}

@@ -123,6 +123,9 @@ type Unit struct {
 	// Errors are lines systemd ignores with a warning, and files it
 	// cannot read.
 	Errors []parsers.Error `json:"errors,omitempty"`
+	// Socket holds a .socket unit's [Socket] settings; nil for other
+	// units.
+	Socket *Socket `json:"socket,omitempty"`
 
 	ambient, bounding uint64
 	// families is the RestrictAddressFamilies= list (nil before any
@@ -144,7 +147,7 @@ func ReadUnit(root parsers.Root, name string) (*Unit, error) {
 	if !validName(name) {
 		return nil, fmt.Errorf("read unit %q: not a unit name", name)
 	}
-	u := &Unit{Name: name, Files: []string{}, Pos: map[string]parsers.Pos{}, bounding: capAll}
+	u := newUnit(name)
 	id, fragment, masked, err := u.findFragment(root, name)
 	if err != nil {
 		return nil, err
@@ -191,6 +194,24 @@ func ReadUnit(root parsers.Root, name string) (*Unit, error) {
 	}
 	u.finish()
 	return u, nil
+}
+
+// newUnit is a unit named name before any file is read.
+func newUnit(name string) *Unit {
+	u := &Unit{Name: name, Files: []string{}, Pos: map[string]parsers.Pos{}, bounding: capAll}
+	if unitType(name) == "socket" {
+		u.Socket = &Socket{BindIPv6Only: "default"}
+	}
+	return u
+}
+
+// UserUnit is a unit that says only User=user: a daemon declared to run
+// as user without a unit file lbdoctor can read.
+func UserUnit(name, user string) *Unit {
+	u := newUnit(name)
+	u.User = user
+	u.finish()
+	return u
 }
 
 // depLink returns the unit a .wants/ or .requires/ entry adds, as systemd's
@@ -506,7 +527,12 @@ func (u *Unit) apply(root parsers.Root, listed string) {
 		u.Errors = append(u.Errors, parsers.Error{Pos: parsers.Pos{File: listed}, Msg: err.Error()})
 		return
 	}
-	shown := root.ShownName(listed, resolved)
+	u.applyData(root.ShownName(listed, resolved), data)
+}
+
+// applyData reads the unit file or drop-in shown, whose content is data,
+// into u.
+func (u *Unit) applyData(shown string, data []byte) {
 	u.Files = append(u.Files, shown)
 	as, errs, rejected := parse(shown, data)
 	first := len(u.Errors)
@@ -522,6 +548,9 @@ func (u *Unit) apply(root parsers.Root, listed string) {
 // set applies one assignment the way systemd's parser for that key does.
 func (u *Unit) set(a assignment) {
 	switch {
+	case a.section == "Socket" && u.Socket != nil:
+		u.setSocket(a)
+		return
 	case a.section == "Unit" && (a.key == keyAfter || a.key == keyWants || a.key == keyRequires):
 		// Dependencies only ever grow: an empty value adds nothing
 		// and resets nothing (systemd.unit(5)). Quotes are not
