@@ -262,6 +262,8 @@ func collectBundle(o Options, root parsers.Root, services []checks.Service) ([]h
 	names = append(names, haproxyEnvFiles...)
 	names = append(names, o.EnvFiles...)
 	names = append(names, "/etc/hosts")
+	// The container definitions, named or found, and their configs above.
+	names = append(names, containerSources(o, root, !o.named())...)
 	// The boot loader's configuration says whether the next boot has IPv6.
 	names = append(names, "/etc/default/grub", "/etc/default/grub.d", "/etc/kernel/cmdline")
 	for _, n := range names {

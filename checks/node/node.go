@@ -208,7 +208,7 @@ func evaluateBundle(o Options, facts *host.Facts, stderr io.Writer) ([]*checks.R
 	}
 	o.Root, o.bundle = dir, facts
 	if c := facts.Configs; c != nil {
-		o.Nginx, o.HAProxy, o.Keepalived, o.More = c.Nginx, c.HAProxy, c.Keepalived, c.Other
+		o.Nginx, o.HAProxy, o.Keepalived, o.More, o.Containers = c.Nginx, c.HAProxy, c.Keepalived, c.Other, c.Containers
 		o.EnvFiles = append(append([]string{}, c.Env...), o.EnvFiles...)
 		if o.KeepalivedID == "" {
 			o.KeepalivedID = c.KeepalivedID
@@ -278,7 +278,7 @@ func Snapshot(o Options, withConfigs bool, stderr io.Writer) (*host.Facts, error
 	}
 	facts.Resolved = o.record.names
 	if o.named() || len(o.EnvFiles) > 0 || o.KeepalivedID != "" {
-		facts.Configs = &host.Configs{Nginx: o.Nginx, HAProxy: o.HAProxy, Keepalived: o.Keepalived, Other: o.More, Env: o.EnvFiles, KeepalivedID: o.KeepalivedID}
+		facts.Configs = &host.Configs{Nginx: o.Nginx, HAProxy: o.HAProxy, Keepalived: o.Keepalived, Other: o.More, Containers: o.Containers, Env: o.EnvFiles, KeepalivedID: o.KeepalivedID}
 	}
 	if root == "" && given == nil {
 		facts.HAProxyVersion, facts.HAProxyFeatures = installedHAProxy()

@@ -90,6 +90,8 @@ type Configs struct {
 	// Other are the configs of the other services behind the VIP, by
 	// service name ("apache", "postgresql", "redis").
 	Other map[string][]string `yaml:"other,omitempty"`
+	// Containers are the container definitions named with --container.
+	Containers []string `yaml:"containers,omitempty"`
 }
 
 // File is one file (or symlink, or directory) of a bundle.
