@@ -163,7 +163,7 @@ func ReadPolicy(root parsers.Root, name string) (*Policy, error) {
 			p.Notes = append(p.Notes, fmt.Sprintf("module %s (priority %d) not read: %v", m.name, m.priority, errs[i]))
 			continue
 		}
-		b.walk(parsed[i], -1, nil, false, m.name)
+		b.walk(parsed[i], -1, nil, true, m.name)
 	}
 	b.resolve()
 	b.fill(p)
