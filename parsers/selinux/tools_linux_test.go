@@ -104,14 +104,14 @@ func localStore(t *testing.T) string {
 		}
 	}
 	// semanage port -a / -m: a new port, a port the policy already types
-	// (8080 is http_cache_port_t), a UDP port for QUIC, a range and a
-	// port inside it added later, a range over specific policy ports.
+	// (8080 is http_cache_port_t), a UDP port for QUIC, a range, a range
+	// over specific policy ports (libsemanage refuses local ranges that
+	// overlap each other).
 	write(active+"ports.local", strings.Join([]string{
 		"portcon tcp 8888 system_u:object_r:http_port_t:s0",
 		"portcon tcp 8080 system_u:object_r:ssh_port_t:s0",
 		"portcon udp 8443 system_u:object_r:http_port_t:s0",
 		"portcon tcp 9000-9100 system_u:object_r:http_cache_port_t:s0",
-		"portcon tcp 9050 system_u:object_r:dns_port_t:s0",
 		"portcon tcp 600-700 system_u:object_r:http_port_t:s0",
 		"",
 	}, "\n"))
@@ -171,7 +171,88 @@ func TestGridLocalChanges(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("SKIP: semodule needs root to rebuild a copy of the store")
 	}
-	checkGrid(t, localStore(t))
+	root := localStore(t)
+	checkGrid(t, root)
+
+	// What the grid agreed on, spelled out for the cases the checks use.
+	p, err := ReadPolicy(parsers.Root(root), storeName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		proto string
+		port  int
+		want  string
+	}{
+		{"tcp", 8888, "http_port_t"}, {"tcp", 8889, "unreserved_port_t"}, {"tcp", 8080, "ssh_port_t"},
+		{"udp", 8443, "http_port_t"}, {"tcp", 8443, "http_port_t"}, {"tcp", 631, "http_port_t"}, {"udp", 631, "ipp_port_t"},
+		{"tcp", 9000, "http_cache_port_t"}, {"tcp", 9100, "http_cache_port_t"}, {"tcp", 9101, "hplip_port_t"},
+	} {
+		if pc, _ := PortType(p.Ports, p.DefaultPortType, c.proto, c.port); pc.Type != c.want {
+			t.Errorf("%d/%s: %s, want %s", c.port, c.proto, pc.Type, c.want)
+		}
+	}
+	// The facts a snapshot records, with SELinux enforcing now.
+	for _, f := range []string{"/sys/fs/selinux/booleans"} {
+		if err := os.MkdirAll(root+f, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(root+"/sys/fs/selinux/enforce", []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(root+"/sys/fs/selinux/booleans/haproxy_connect_any", []byte("1 1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Read(parsers.Root(root), []string{"nginx", "haproxy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Mode != Enforcing || f.BootMode != Permissive || f.Policy != storeName {
+		t.Errorf("mode %s, boot %s, policy %s", f.Mode, f.BootMode, f.Policy)
+	}
+	ng, ok1 := f.Domain("nginx")
+	hp, ok2 := f.Domain("haproxy")
+	if !ok1 || !ok2 || ng.Domain != "httpd_t" || !ng.Permissive || hp.Domain != "haproxy_t" || hp.Permissive {
+		t.Fatalf("domains: %+v", f.Domains)
+	}
+	now, boot := f.BoolValue(false), f.BoolValue(true)
+	for _, c := range []struct {
+		d         *Domain
+		proto     string
+		typ       string
+		now, boot bool
+	}{
+		{ng, "tcp", "http_port_t", true, true},
+		{ng, "tcp", "unreserved_port_t", false, false},
+		{ng, "tcp", "ftp_port_t", true, true}, // httpd_enable_ftp_server=1 in booleans.local
+		{ng, "udp", "http_port_t", false, false},
+		{hp, "tcp", "commplex_main_port_t", true, true},
+		{hp, "tcp", "ssh_port_t", true, false}, // only through haproxy_connect_any, on now but not persisted
+		{hp, "tcp", "ftp_port_t", true, true},  // the optional whose requirement exists
+		{hp, "udp", "unreserved_port_t", true, false},
+	} {
+		if got := c.d.MayBind(c.proto, c.typ, now); got != c.now {
+			t.Errorf("%s %s:%s now: %t, want %t", c.d.Domain, c.typ, c.proto, got, c.now)
+		}
+		if got := c.d.MayBind(c.proto, c.typ, boot); got != c.boot {
+			t.Errorf("%s %s:%s at boot: %t, want %t", c.d.Domain, c.typ, c.proto, got, c.boot)
+		}
+	}
+	fc, err := ReadFileContexts(parsers.Root(root), storeName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/opt/lb/sbin/nginx": "httpd_exec_t", "/opt/lb/sbin/haproxy": "haproxy_exec_t", "/usr/sbin/haproxy": "haproxy_exec_t"} {
+		if ctx, _, _ := fc.Lookup(path); contextType(ctx) != want {
+			t.Errorf("%s: %s, want %s (file_contexts.local, filecon of a module)", path, ctx, want)
+		}
+	}
+	for _, g := range p.Grants("haproxy_t") {
+		if g.Cond == "" && g.Types["ssh_port_t"] {
+			t.Errorf("haproxy_t may bind ssh_port_t without a condition: the optional that requires lbd_no_such_t was compiled in")
+		}
+	}
 }
 
 func checkGrid(t *testing.T, root string) {
