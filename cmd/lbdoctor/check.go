@@ -19,6 +19,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
+	"github.com/lbdoctor/lbdoctor/parsers/selinux"
 	"github.com/lbdoctor/lbdoctor/parsers/sysctl"
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
@@ -273,10 +274,27 @@ func gatherFor(services []checks.Service, root parsers.Root, stderr io.Writer) (
 	}
 	facts.Dirs = host.StatDirs(socketDirs(services))
 	facts.Persisted = persistedSysctls(root)
+	facts.SELinux = readSELinux(services, root, stderr)
 	if n := facts.UnknownOwners; n > 0 && os.Geteuid() != 0 {
 		fmt.Fprintf(stderr, "lbdoctor: not running as root: the owners of %d listening %s could not be read (other users' /proc/PID/fd are private); run as root to name them\n", n, pluralize(n, "socket"))
 	}
 	return facts, nil
+}
+
+// readSELinux reads SELinux's mode and, when it can decide a bind, the
+// installed policy's facts for the services' daemons, below root. A policy
+// it cannot read is said on stderr: the SELinux checks then stay silent.
+func readSELinux(services []checks.Service, root parsers.Root, stderr io.Writer) *selinux.Facts {
+	var names []string
+	for _, s := range services {
+		names = append(names, s.Name)
+	}
+	f, err := selinux.Read(root, names)
+	if err != nil {
+		fmt.Fprintf(stderr, "lbdoctor: SELinux policy not read, the SELinux checks are skipped: %v\n", err)
+		return nil
+	}
+	return f
 }
 
 func pluralize(n int, word string) string {

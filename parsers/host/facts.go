@@ -4,7 +4,11 @@
 // cannot tell which.
 package host
 
-import "os"
+import (
+	"os"
+
+	"github.com/lbdoctor/lbdoctor/parsers/selinux"
+)
 
 // Facts is everything checks know about a host. Its YAML form is the
 // snapshot format; its JSON form is the contract's "host" object.
@@ -26,6 +30,10 @@ type Facts struct {
 	// Dirs are the directories of the configs' unix sockets, as they are
 	// now; a directory not listed is unknown.
 	Dirs []Dir `yaml:"dirs,omitempty" json:"-"`
+	// SELinux is what SELinux decides about the daemons' binds: the mode
+	// now and after a reboot, port types, domains and their grants; nil
+	// when unknown.
+	SELinux *selinux.Facts `yaml:"selinux,omitempty" json:"-"`
 	// UnknownOwners counts the sockets whose owner Gather could not see
 	// (other users' /proc/PID/fd are private to a non-root reader).
 	UnknownOwners int `yaml:"-" json:"-"`

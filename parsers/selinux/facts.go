@@ -220,7 +220,7 @@ func (f *Facts) fill(root parsers.Root, p *Policy, fc *FileContexts, services []
 					used[n] = true
 				}
 			}
-			d.Binds = append(d.Binds, b)
+			d.Binds = mergeBind(d.Binds, b)
 		}
 		f.Domains = append(f.Domains, d)
 	}
@@ -236,6 +236,30 @@ func (f *Facts) fill(root parsers.Root, p *Policy, fc *FileContexts, services []
 		f.Booleans = append(f.Booleans, b)
 	}
 	return f
+}
+
+// mergeBind adds b to binds, into the grant of the same protocol and
+// condition when there is one.
+func mergeBind(binds []Bind, b Bind) []Bind {
+	for i := range binds {
+		if binds[i].Proto != b.Proto || binds[i].If != b.If {
+			continue
+		}
+		if len(binds[i].Types) == 1 && binds[i].Types[0] == "*" {
+			return binds
+		}
+		if len(b.Types) == 1 && b.Types[0] == "*" {
+			binds[i].Types = b.Types
+			return binds
+		}
+		set := map[string]bool{}
+		for _, t := range append(binds[i].Types, b.Types...) {
+			set[t] = true
+		}
+		binds[i].Types = sortedKeys(set)
+		return binds
+	}
+	return append(binds, b)
 }
 
 // domainOf finds the executable of svc, its type and the domain init_t
