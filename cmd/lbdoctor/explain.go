@@ -11,6 +11,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
+	"github.com/lbdoctor/lbdoctor/parsers/selinux"
 )
 
 func runList(args []string, stdout, stderr io.Writer) int {
@@ -40,14 +41,16 @@ var (
 // explains it.
 var errnoChecks = []struct {
 	errno, num, text, id, cause string
+	// also is another check that explains the same line.
+	also string
 }{
-	{"EADDRNOTAVAIL", "99", "Cannot assign requested address", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off"},
-	{"EADDRNOTAVAIL", "99", "Address not available", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off"},
-	{"EADDRINUSE", "98", "Address already in use", "LBD201", "another socket already holds this port on an overlapping address"},
-	{"EACCES", "13", "Permission denied", "LBD302", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or a unix socket's directory is not writable"},
-	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "LBD102", "an IPv6 listen on a host whose kernel has no IPv6"},
-	{"EINVAL", "22", "Invalid argument", "LBD103", "an IPv6 link-local address needs an interface to scope it"},
-	{"ENOENT", "2", "No such file or directory", "LBD301", "the directory of a unix socket does not exist"},
+	{"EADDRNOTAVAIL", "99", "Cannot assign requested address", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off", ""},
+	{"EADDRNOTAVAIL", "99", "Address not available", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured) and non-local binds are off", ""},
+	{"EADDRINUSE", "98", "Address already in use", "LBD201", "another socket already holds this port on an overlapping address", ""},
+	{"EACCES", "13", "Permission denied", "LBD302", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or SELinux denies the daemon's domain the port's type (RHEL and its rebuilds: nginx on 8888, HAProxy without haproxy_connect_any), or a unix socket's directory is not writable", "LBD303"},
+	{"EAFNOSUPPORT", "97", "Address family not supported by protocol", "LBD102", "an IPv6 listen on a host whose kernel has no IPv6", ""},
+	{"EINVAL", "22", "Invalid argument", "LBD103", "an IPv6 link-local address needs an interface to scope it", ""},
+	{"ENOENT", "2", "No such file or directory", "LBD301", "the directory of a unix socket does not exist", ""},
 }
 
 func runExplain(args []string, stdout, stderr io.Writer) int {
@@ -75,8 +78,17 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		if (num != "" && e.num == num) || (text != "" && strings.EqualFold(e.text, text)) {
 			fmt.Fprintf(stdout, "%s on %s: %s.\n", e.errno, addr, e.cause)
 			diagnoseLive(stdout, addr, e.errno)
-			if c := checks.ByID(e.id); c != nil {
+			first, second := e.id, e.also
+			// From port 1024 on no capability is needed: SELinux is the
+			// likelier cause.
+			if second != "" && sockPort(addr) >= 1024 {
+				first, second = second, first
+			}
+			if c := checks.ByID(first); c != nil {
 				fmt.Fprintf(stdout, "\n%s: %s\n\n%s\n", c.ID, c.Title, c.Doc)
+			}
+			if c := checks.ByID(second); c != nil {
+				fmt.Fprintf(stdout, "\nThe other cause, %s: %s (lbdoctor explain %s).\n", c.ID, c.Title, c.ID)
 			}
 			return exitOK
 		}
@@ -91,9 +103,30 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// sockPort is the port of a pasted "ADDR:PORT", 0 without one.
+func sockPort(sock string) int {
+	if i := strings.LastIndex(sock, ":"); i > 0 {
+		if p, err := strconv.Atoi(sock[i+1:]); err == nil {
+			return p
+		}
+	}
+	return 0
+}
+
 // diagnoseLive checks the address of a pasted line against the live host,
 // when it can be read.
 func diagnoseLive(w io.Writer, sock, errno string) {
+	if errno == "EACCES" {
+		switch f := selinux.Modes(""); {
+		case f.Mode != selinux.Disabled:
+			fmt.Fprintf(w, "On this host SELinux is %s now (policy %s): lbdoctor check names the port's type and what the daemon's domain may bind.\n", f.Mode, f.Policy)
+		case f.BootMode == selinux.Enforcing:
+			fmt.Fprintf(w, "On this host SELinux is disabled now, but /etc/selinux/config makes it enforcing after a reboot.\n")
+		default:
+			fmt.Fprintf(w, "On this host SELinux is disabled: if the line comes from this host, SELinux is not the cause.\n")
+		}
+		return
+	}
 	if errno != "EADDRNOTAVAIL" && errno != "EADDRINUSE" {
 		return
 	}

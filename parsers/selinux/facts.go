@@ -135,6 +135,29 @@ const InitDomain = "init_t"
 // policy is read only when it can decide something: SELinux is on now or
 // will be enforcing after a reboot.
 func Read(root parsers.Root, services []string) (*Facts, error) {
+	f := Modes(root)
+	name := f.Policy
+	if f.Mode == Disabled && f.BootMode != Enforcing {
+		return f, nil
+	}
+	if name == "" {
+		f.Notes = append(f.Notes, "/etc/selinux/config names no SELINUXTYPE: the policy was not read")
+		return f, nil
+	}
+	p, err := ReadPolicy(root, name)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := ReadFileContexts(root, name)
+	if err != nil {
+		f.Notes = append(f.Notes, err.Error())
+	}
+	return f.fill(root, p, fc, services), nil
+}
+
+// Modes reads the mode now (/sys/fs/selinux/enforce), the mode after a
+// reboot and the policy's name (/etc/selinux/config) below root.
+func Modes(root parsers.Root) *Facts {
 	f := &Facts{Mode: Disabled}
 	if data, err := root.ReadFile("/sys/fs/selinux/enforce"); err == nil {
 		f.Mode = Permissive
@@ -161,22 +184,7 @@ func Read(root parsers.Root, services []string) (*Facts, error) {
 		f.BootMode = Disabled
 	}
 	f.Policy = name
-	if f.Mode == Disabled && f.BootMode != Enforcing {
-		return f, nil
-	}
-	if name == "" {
-		f.Notes = append(f.Notes, "/etc/selinux/config names no SELINUXTYPE: the policy was not read")
-		return f, nil
-	}
-	p, err := ReadPolicy(root, name)
-	if err != nil {
-		return nil, err
-	}
-	fc, err := ReadFileContexts(root, name)
-	if err != nil {
-		f.Notes = append(f.Notes, err.Error())
-	}
-	return f.fill(root, p, fc, services), nil
+	return f
 }
 
 // fill records the policy's facts for the services' domains.
