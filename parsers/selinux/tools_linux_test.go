@@ -126,11 +126,12 @@ func localStore(t *testing.T) string {
 	return root
 }
 
-// rhelHAProxy stands in for RHEL's haproxy_t (its rhcs module), which
-// Debian's reference policy does not have: the name_bind rules of the
-// ports RHEL documents for HAProxy, haproxy_connect_any widening them to
-// every port, a process transition from init_t, and two optionals, one
-// whose requirement no module declares (it must not count) and one whose
+// rhelHAProxy stands in for RHEL's haproxy_t, which Debian's reference
+// policy does not have: the name_bind rules of the rhcs module of
+// fedora-selinux/selinux-policy (commplex_main_port_t, http_port_t and
+// http_cache_port_t; haproxy_connect_any adds every port, TCP only), a
+// process transition from init_t, and two optionals, one whose
+// requirement no module declares (it must not count) and one whose
 // requirement exists.
 const rhelHAProxy = `(type haproxy_t)
 (roletype system_r haproxy_t)
@@ -147,7 +148,6 @@ const rhelHAProxy = `(type haproxy_t)
 (booleanif (haproxy_connect_any)
     (true
         (allow haproxy_t port_type (tcp_socket (name_bind)))
-        (allow haproxy_t port_type (udp_socket (name_bind)))
     )
 )
 (optional lbd_haproxy_optional_1
@@ -230,7 +230,8 @@ func TestGridLocalChanges(t *testing.T) {
 		{hp, "tcp", "commplex_main_port_t", true, true},
 		{hp, "tcp", "ssh_port_t", true, false}, // only through haproxy_connect_any, on now but not persisted
 		{hp, "tcp", "ftp_port_t", true, true},  // the optional whose requirement exists
-		{hp, "udp", "unreserved_port_t", true, false},
+		{hp, "tcp", "unreserved_port_t", true, false},
+		{hp, "udp", "unreserved_port_t", false, false}, // haproxy_connect_any is TCP only
 	} {
 		if got := c.d.MayBind(c.proto, c.typ, now); got != c.now {
 			t.Errorf("%s %s:%s now: %t, want %t", c.d.Domain, c.typ, c.proto, got, c.now)
