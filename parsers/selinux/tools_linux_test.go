@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
@@ -248,6 +250,28 @@ func TestGridLocalChanges(t *testing.T) {
 		if ctx, _, _ := fc.Lookup(path); contextType(ctx) != want {
 			t.Errorf("%s: %s, want %s (file_contexts.local, filecon of a module)", path, ctx, want)
 		}
+	}
+	// The executables' own labels come first: an nginx copied into place
+	// without a relabel keeps bin_t, and init_t runs it in initrc_t.
+	if err := os.MkdirAll(root+"/usr/sbin", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for exe, label := range map[string]string{"/usr/sbin/nginx": "system_u:object_r:bin_t:s0", "/usr/sbin/haproxy": "system_u:object_r:haproxy_exec_t:s0"} {
+		if err := os.WriteFile(root+exe, nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Setxattr(root+exe, "security.selinux", append([]byte(label), 0), 0); err != nil {
+			t.Skipf("SKIP: this file system takes no security.selinux attribute (%v)", err)
+		}
+	}
+	f, err = Read(parsers.Root(root), []string{"nginx", "haproxy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ng, _ = f.Domain("nginx")
+	hp, _ = f.Domain("haproxy")
+	if ng == nil || ng.Label != "xattr" || ng.ExecType != "bin_t" || ng.Domain != "initrc_t" || hp == nil || hp.Label != "xattr" || hp.Domain != "haproxy_t" {
+		t.Errorf("domains from xattrs: %+v", f.Domains)
 	}
 	for _, g := range p.Grants("haproxy_t") {
 		if g.Cond == "" && g.Types["ssh_port_t"] {
