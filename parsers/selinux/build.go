@@ -208,6 +208,8 @@ func (b *builder) fill(p *Policy) {
 		case "portcon":
 			if pc, ok := b.portcon(s); ok {
 				ports = append(ports, pc)
+			} else {
+				b.notes = append(b.notes, fmt.Sprintf("portcon at line %d not understood: %s", s.Line, condString(s)))
 			}
 		case "sidcontext":
 			if len(s.List) == 3 && s.List[1].Atom == "port" {
