@@ -274,7 +274,7 @@ func gatherFor(services []checks.Service, root parsers.Root, stderr io.Writer) (
 	}
 	facts.Dirs = host.StatDirs(socketDirs(services))
 	facts.Persisted = persistedSysctls(root)
-	facts.SELinux = readSELinux(services, root, stderr)
+	facts.SELinux = readSELinux(root, stderr)
 	if n := facts.UnknownOwners; n > 0 && os.Geteuid() != 0 {
 		fmt.Fprintf(stderr, "lbdoctor: not running as root: the owners of %d listening %s could not be read (other users' /proc/PID/fd are private); run as root to name them\n", n, pluralize(n, "socket"))
 	}
@@ -282,14 +282,12 @@ func gatherFor(services []checks.Service, root parsers.Root, stderr io.Writer) (
 }
 
 // readSELinux reads SELinux's mode and, when it can decide a bind, the
-// installed policy's facts for the services' daemons, below root. A policy
-// it cannot read is said on stderr: the SELinux checks then stay silent.
-func readSELinux(services []checks.Service, root parsers.Root, stderr io.Writer) *selinux.Facts {
-	var names []string
-	for _, s := range services {
-		names = append(names, s.Name)
-	}
-	f, err := selinux.Read(root, names)
+// installed policy's facts for every daemon lbdoctor knows (a snapshot may
+// be judged with configs of other services than the node has now), below
+// root. A policy it cannot read is said on stderr: the SELinux checks then
+// stay silent.
+func readSELinux(root parsers.Root, stderr io.Writer) *selinux.Facts {
+	f, err := selinux.Read(root, selinux.Services())
 	if err != nil {
 		fmt.Fprintf(stderr, "lbdoctor: SELinux policy not read, the SELinux checks are skipped: %v\n", err)
 		return nil

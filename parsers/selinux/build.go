@@ -220,6 +220,9 @@ func (b *builder) fill(p *Policy) {
 	for a := range p.aliases {
 		delete(p.types, a)
 	}
+	for i := range ports {
+		ports[i].Type = p.resolveAlias(ports[i].Type)
+	}
 	// The CIL compiler sorts port contexts by the size of their range,
 	// then by the low port, and the kernel takes the first that holds a
 	// port: the most specific range wins.

@@ -128,6 +128,16 @@ var Executables = map[string][]string{
 	"postgresql": {"/usr/bin/postgres"},
 }
 
+// Services lists the services of Executables, sorted.
+func Services() []string {
+	out := make([]string, 0, len(Executables))
+	for s := range Executables {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // InitDomain is the domain systemd runs in, which starts the daemons.
 const InitDomain = "init_t"
 

@@ -172,6 +172,9 @@ func ReadPolicy(root parsers.Root, name string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i := range local {
+		local[i].Type = p.resolveAlias(local[i].Type)
+	}
 	p.Ports = append(local, p.Ports...)
 	p.LocalBooleans, err = readBooleansLocal(root, store+"/booleans.local")
 	if err != nil {
