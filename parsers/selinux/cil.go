@@ -1,6 +1,7 @@
 package selinux
 
 import (
+	"bytes"
 	"fmt"
 )
 
@@ -62,6 +63,11 @@ func parseCIL(src []byte) ([]*node, error) {
 			}
 			i--
 		case c == '(':
+			if end, nl, ok := skippable(src, i); ok {
+				line += nl
+				i = end
+				continue
+			}
 			stack = append(stack, nil)
 			lines = append(lines, line)
 		case c == ')':
@@ -102,6 +108,67 @@ func parseCIL(src []byte) ([]*node, error) {
 		return nil, fmt.Errorf("line %d: unbalanced (", lines[len(lines)-1])
 	}
 	return top, nil
+}
+
+// unused are the statements lbdoctor never reads; they are most of a
+// policy (roletype, dontaudit, filecon, ...), and skipping them unparsed
+// saves most of the reading.
+var unused = map[string]bool{
+	"roletype": true, "dontaudit": true, "filecon": true, "mlsconstrain": true, "category": true,
+	"auditallow": true, "neverallow": true, "typechange": true, "typemember": true, "genfscon": true,
+	"fsuse": true, "rangetransition": true, "roleallow": true, "roletransition": true, "userrole": true,
+	"constrain": true, "mlsvalidatetrans": true, "validatetrans": true, "allowx": true,
+	"dontauditx": true, "auditallowx": true, "neverallowx": true, "nodecon": true, "netifcon": true,
+}
+
+// skippable reports whether the list opening at src[open] is a statement
+// lbdoctor does not read: an unused one, or an allow rule that does not
+// grant name_bind. It returns the index of its closing parenthesis and the
+// newlines it spans.
+func skippable(src []byte, open int) (end, newlines int, ok bool) {
+	j := open + 1
+	for j < len(src) && (src[j] == ' ' || src[j] == '\t') {
+		j++
+	}
+	k := j
+	for k < len(src) && !isDelim(src[k]) {
+		k++
+	}
+	kw := string(src[j:k])
+	if kw != "allow" && !unused[kw] {
+		return 0, 0, false
+	}
+	depth := 0
+	for i := open; i < len(src); i++ {
+		switch src[i] {
+		case '\n':
+			newlines++
+		case ';':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+			i--
+		case '"':
+			for i++; i < len(src) && src[i] != '"'; i++ {
+				if src[i] == '\n' {
+					newlines++
+				}
+			}
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				if kw == "allow" {
+					body := src[open : i+1]
+					if bytes.Contains(body, []byte("name_bind")) || bytes.Contains(body, []byte("(all)")) {
+						return 0, 0, false
+					}
+				}
+				return i, newlines, true
+			}
+		}
+	}
+	return 0, 0, false // unbalanced: the parser reports it
 }
 
 func isDelim(c byte) bool {

@@ -245,10 +245,13 @@ func readModule(root parsers.Root, file string) ([]*node, error) {
 		return nil, err
 	}
 	if bytes.HasPrefix(data, []byte("BZh")) {
-		data, err = io.ReadAll(bzip2.NewReader(bytes.NewReader(data)))
-		if err != nil {
+		// CIL compresses about tenfold: room for that saves the copies
+		// of a growing buffer.
+		out := bytes.NewBuffer(make([]byte, 0, 10*len(data)))
+		if _, err := io.Copy(out, bzip2.NewReader(bytes.NewReader(data))); err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
+		data = out.Bytes()
 	}
 	return parseCIL(data)
 }
