@@ -212,34 +212,7 @@ func (f *Facts) fill(root parsers.Root, p *Policy, fc *FileContexts, services []
 		if !ok {
 			continue
 		}
-		for _, g := range p.Grants(d.Domain) {
-			b := Bind{Proto: g.Proto}
-			all := true
-			for t := range universe {
-				if g.Types[t] {
-					b.Types = append(b.Types, t)
-				} else {
-					all = false
-				}
-			}
-			if len(b.Types) == 0 {
-				continue
-			}
-			sort.Strings(b.Types)
-			if all {
-				b.Types = []string{"*"}
-			}
-			if g.Cond != "" {
-				b.If = g.Cond
-				if !g.Branch {
-					b.If = "(not " + g.Cond + ")"
-				}
-				for _, n := range CondNames(g.Cond) {
-					used[n] = true
-				}
-			}
-			d.Binds = mergeBind(d.Binds, b)
-		}
+		d.Binds = p.domainBinds(d.Domain, universe, used)
 		f.Domains = append(f.Domains, d)
 	}
 	for _, n := range sortedKeys(used) {
@@ -254,6 +227,42 @@ func (f *Facts) fill(root parsers.Root, p *Policy, fc *FileContexts, services []
 		f.Booleans = append(f.Booleans, b)
 	}
 	return f
+}
+
+// domainBinds are the grants of domain as a snapshot records them: the port
+// types of universe each grant covers ("*" for all), the condition in
+// CIL's syntax. The booleans the conditions read are added to used.
+func (p *Policy) domainBinds(domain string, universe, used map[string]bool) []Bind {
+	var out []Bind
+	for _, g := range p.Grants(domain) {
+		b := Bind{Proto: g.Proto}
+		all := true
+		for t := range universe {
+			if g.Types[t] {
+				b.Types = append(b.Types, t)
+			} else {
+				all = false
+			}
+		}
+		if len(b.Types) == 0 {
+			continue
+		}
+		sort.Strings(b.Types)
+		if all {
+			b.Types = []string{"*"}
+		}
+		if g.Cond != "" {
+			b.If = g.Cond
+			if !g.Branch {
+				b.If = "(not " + g.Cond + ")"
+			}
+			for _, n := range CondNames(g.Cond) {
+				used[n] = true
+			}
+		}
+		out = mergeBind(out, b)
+	}
+	return out
 }
 
 // mergeBind adds b to binds, into the grant of the same protocol and

@@ -494,6 +494,62 @@ for t in p.types():
 	t.Logf("name_bind: %d of %d (domain, port type, protocol, boolean state) cells agree: %d domains, %d port types, %d boolean states in all",
 		gridCells-gridBad, gridCells, domainCells, len(universe), states)
 
+	// The same end to end, as the checks ask it: for the grid's domains,
+	// every port of both protocols, through the facts a snapshot records
+	// (Facts.PortType and Domain.MayBind) against the kernel's port type
+	// and sesearch's rules, with the policy's booleans and with all on.
+	facts := &Facts{Ports: p.Ports, DefaultPortType: p.DefaultPortType}
+	e2e, e2eBad := 0, 0
+	portTypes := map[string][]string{}
+	for _, proto := range []string{"tcp", "udp"} {
+		portTypes[proto] = make([]string, 65536)
+		for port := 1; port <= 65535; port++ {
+			pc, _ := facts.PortType(proto, port)
+			portTypes[proto][port] = pc.Type
+		}
+	}
+	for _, d := range grid {
+		if !present[d] {
+			continue
+		}
+		dom := Domain{Domain: d, Binds: p.domainBinds(d, universe, map[string]bool{})}
+		for _, allOn := range []bool{false, true} {
+			val := func(n string) (bool, bool) {
+				if allOn {
+					return true, true
+				}
+				v, ok := p.Booleans[n]
+				return v, ok
+			}
+			for _, proto := range []string{"tcp", "udp"} {
+				toolOK := map[string]bool{}
+				for _, r := range byDomain[d] {
+					if r.class == proto+"_socket" && evalInfix(t, r.cond, val) == r.branch {
+						for _, tg := range expandTool(r.tgt) {
+							toolOK[tg] = true
+						}
+					}
+				}
+				may := map[string]bool{} // MayBind per port type, asked once
+				for port := 1; port <= 65535; port++ {
+					e2e++
+					typ := portTypes[proto][port]
+					ok, seen := may[typ]
+					if !seen {
+						ok = dom.MayBind(proto, typ, val)
+						may[typ] = ok
+					}
+					if ok != toolOK[kernel[proto][port]] {
+						if e2eBad++; e2eBad <= 20 {
+							t.Errorf("%s bind %d/%s (all booleans on: %t): lbdoctor %t, the tools %t", d, port, proto, allOn, !toolOK[kernel[proto][port]], toolOK[kernel[proto][port]])
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("end to end: %d of %d (grid domain, port, protocol, boolean setting) cells agree", e2e-e2eBad, e2e)
+
 	// 5. Domain transitions from init_t (systemd), for every executable
 	// type sesearch -T names.
 	trans := 0
