@@ -31,6 +31,9 @@ ports.local and booleans.local), the label of the executable
 (init_t) enters executing it, the port's type as the kernel looks it up
 (the most specific range; local changes first), and the booleans now
 (/sys/fs/selinux/booleans). UDP listeners (QUIC) are judged as udp_socket.
+As the kernel does, lbdoctor asks only for ports below
+net.ipv4.ip_unprivileged_port_start or outside net.ipv4.ip_local_port_range:
+SELinux does not check name_bind on ephemeral ports.
 
 Fix: give the port a type the domain may bind (-m when the port already
 has a type of its own):

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
+	"github.com/lbdoctor/lbdoctor/parsers/host"
 	"github.com/lbdoctor/lbdoctor/parsers/selinux"
 )
 
@@ -37,12 +39,35 @@ func seJudge(p *Pass, l *parsers.Listener) (seVerdict, bool) {
 	if !ok {
 		return seVerdict{}, false
 	}
+	if !nameBindChecked(p, l.Port) {
+		return seVerdict{}, false
+	}
 	pc, _ := f.PortType(proto, l.Port)
 	return seVerdict{
 		f: f, d: d, port: pc, proto: proto, listenPort: l.Port,
 		now:  d.MayBind(proto, pc.Type, f.BoolValue(false)),
 		boot: d.MayBind(proto, pc.Type, f.BoolValue(true)),
 	}, true
+}
+
+// nameBindChecked reports whether SELinux checks name_bind for port at
+// all: the kernel (selinux_socket_bind) asks only below
+// net.ipv4.ip_unprivileged_port_start or outside
+// net.ipv4.ip_local_port_range; unknown sysctls take the kernel's
+// defaults (1024; 32768-60999).
+func nameBindChecked(p *Pass, port int) bool {
+	start, low, high := 1024, 32768, 60999
+	if v, err := strconv.Atoi(p.Host.Sysctl(host.UnprivilegedPortMin)); err == nil {
+		start = v
+	}
+	if f := strings.Fields(p.Host.Sysctl(host.LocalPortRange)); len(f) == 2 {
+		l, err1 := strconv.Atoi(f[0])
+		h, err2 := strconv.Atoi(f[1])
+		if err1 == nil && err2 == nil {
+			low, high = l, h
+		}
+	}
+	return port < start || port < low || port > high
 }
 
 // why says the port's type and what the domain may bind.

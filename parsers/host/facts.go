@@ -136,4 +136,8 @@ const (
 	NonlocalBind6       = "net.ipv6.ip_nonlocal_bind"
 	BindV6Only          = "net.ipv6.bindv6only"
 	UnprivilegedPortMin = "net.ipv4.ip_unprivileged_port_start"
+	// LocalPortRange is the ephemeral port range ("32768\t60999"): SELinux
+	// checks name_bind only on ports outside it (and below
+	// UnprivilegedPortMin).
+	LocalPortRange = "net.ipv4.ip_local_port_range"
 )

@@ -44,7 +44,7 @@ func Gather() (*Facts, error) {
 	if err := gatherRoutes(f, names); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{NonlocalBind4, NonlocalBind6, BindV6Only, UnprivilegedPortMin} {
+	for _, name := range []string{NonlocalBind4, NonlocalBind6, BindV6Only, UnprivilegedPortMin, LocalPortRange} {
 		path := filepath.Join("/proc/sys", strings.ReplaceAll(name, ".", "/"))
 		b, err := os.ReadFile(path)
 		if err != nil {
