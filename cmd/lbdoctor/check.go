@@ -292,6 +292,9 @@ func readSELinux(root parsers.Root, stderr io.Writer) *selinux.Facts {
 		fmt.Fprintf(stderr, "lbdoctor: SELinux policy not read, the SELinux checks are skipped: %v\n", err)
 		return nil
 	}
+	for _, n := range f.Notes {
+		fmt.Fprintf(stderr, "lbdoctor: SELinux: %s\n", n)
+	}
 	return f
 }
 
