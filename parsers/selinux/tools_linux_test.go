@@ -22,8 +22,8 @@ import (
 // store's CIL, read without any SELinux tool) against the real query tools
 // on the binary policy that libsemanage compiled from the same store:
 // seinfo and sesearch from setools, setools' Python API for what the CLI
-// does not print (the kernel's search order of port contexts, permissive
-// types), and matchpathcon from libselinux. Debian's
+// does not print (the kernel's search order of port contexts), and
+// matchpathcon from libselinux. Debian's
 // selinux-policy-default and setools provide them; no SELinux kernel is
 // needed.
 
@@ -367,15 +367,11 @@ func checkGrid(t *testing.T, root string) {
 		}
 	}
 
-	// 3. Permissive types, from setools' API (seinfo --permissive of
-	// setools 4.4 lists none).
+	// 3. Permissive types: seinfo --permissive.
 	var wantPerm []string
-	for _, line := range strings.Split(run(t, py, "-c", `import setools,sys
-p=setools.SELinuxPolicy(sys.argv[1])
-for t in p.types():
-    if t.ispermissive: print(t)`, bin), "\n") {
-		if line != "" {
-			wantPerm = append(wantPerm, line)
+	for _, line := range strings.Split(run(t, "seinfo", bin, "--permissive"), "\n") {
+		if f := strings.Fields(line); len(f) == 1 && line != "" && strings.HasPrefix(line, "   ") {
+			wantPerm = append(wantPerm, f[0])
 		}
 	}
 	if got := sortedKeys(p.Permissive); strings.Join(got, " ") != strings.Join(wantPerm, " ") {
