@@ -20,6 +20,7 @@ func All() []*Check {
 		LBD302,
 		LBD303,
 		LBD304,
+		LBD305,
 		LBD401,
 		LBD402,
 		LBD403,

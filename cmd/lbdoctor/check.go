@@ -292,6 +292,9 @@ func readSELinux(root parsers.Root, stderr io.Writer) *selinux.Facts {
 		fmt.Fprintf(stderr, "lbdoctor: SELinux policy not read, the SELinux checks are skipped: %v\n", err)
 		return nil
 	}
+	if f.Unread != "" {
+		fmt.Fprintf(stderr, "lbdoctor: SELinux is %s but its policy was not read (%s): the SELinux checks cannot judge the ports\n", f.Mode, f.Unread)
+	}
 	for _, n := range f.Notes {
 		fmt.Fprintf(stderr, "lbdoctor: SELinux: %s\n", n)
 	}

@@ -43,6 +43,10 @@ type Facts struct {
 	Domains []Domain `yaml:"domains,omitempty"`
 	// Notes say what lbdoctor could not read.
 	Notes []string `yaml:"notes,omitempty"`
+	// Unread says why the policy was not read although SELinux is on or
+	// enforcing after a reboot (the module store is root's alone); then
+	// SELinux's verdict on the ports is unknown.
+	Unread string `yaml:"unread,omitempty"`
 }
 
 // Boolean is a policy boolean's value now and after a reboot.
@@ -143,7 +147,8 @@ const InitDomain = "init_t"
 
 // Read reads the SELinux facts below root for the services named. The
 // policy is read only when it can decide something: SELinux is on now or
-// will be enforcing after a reboot.
+// will be enforcing after a reboot. A policy it cannot read is said in
+// Unread, not as an error.
 func Read(root parsers.Root, services []string) (*Facts, error) {
 	f := Modes(root)
 	name := f.Policy
@@ -151,12 +156,13 @@ func Read(root parsers.Root, services []string) (*Facts, error) {
 		return f, nil
 	}
 	if name == "" {
-		f.Notes = append(f.Notes, "/etc/selinux/config names no SELINUXTYPE: the policy was not read")
+		f.Unread = "/etc/selinux/config names no SELINUXTYPE"
 		return f, nil
 	}
 	p, err := ReadPolicy(root, name)
 	if err != nil {
-		return nil, err
+		f.Unread = err.Error()
+		return f, nil
 	}
 	fc, err := ReadFileContexts(root, name)
 	if err != nil {
