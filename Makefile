@@ -97,7 +97,7 @@ lint:
 FUZZTIME ?= 30s
 FUZZ := parsers/nginx:FuzzParse parsers/haproxy:FuzzParse parsers/haproxy:FuzzParseEnvFile \
 	parsers/keepalived:FuzzParse parsers/host:FuzzDecode parsers/directive:FuzzScan \
-	parsers/sysctl:FuzzParse parsers/systemd:FuzzParse parsers/container:FuzzParse \
+	parsers/sysctl:FuzzParse parsers/systemd:FuzzParse parsers/container:FuzzParse parsers/selinux:FuzzParseCIL \
 	cmd/lbdoctor:FuzzExplain cmd/lbdoctor:FuzzCheckNginx cmd/lbdoctor:FuzzCheckHAProxy cmd/lbdoctor:FuzzCheckKeepalived
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$pkg $$fn"; \

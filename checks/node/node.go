@@ -26,6 +26,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/parsers/keepalived"
 	"github.com/lbdoctor/lbdoctor/parsers/netcfg"
 	"github.com/lbdoctor/lbdoctor/parsers/nginx"
+	"github.com/lbdoctor/lbdoctor/parsers/selinux"
 	"github.com/lbdoctor/lbdoctor/parsers/sysctl"
 	"github.com/lbdoctor/lbdoctor/parsers/systemd"
 	"github.com/lbdoctor/lbdoctor/parsers/tmpfiles"
@@ -298,11 +299,32 @@ func Gather(services []checks.Service, root parsers.Root, stderr io.Writer) (*ho
 	facts.Persisted = persistedSysctls(root, facts)
 	facts.BootCmdlines = bootCmdlines(root)
 	facts.UnixPaths = host.StatUnixPaths(socketPaths(services))
+	facts.SELinux = readSELinux(root, stderr)
 	facts.Network = bootNetwork(root)
 	if n := facts.UnknownOwners; n > 0 && os.Geteuid() != 0 {
 		fmt.Fprintf(stderr, "lbdoctor: not running as root: the owners of %d listening %s could not be read (other users' /proc/PID/fd are private); run as root to name them\n", n, pluralize(n, "socket"))
 	}
 	return facts, nil
+}
+
+// readSELinux reads SELinux's mode and, when it can decide a bind, the
+// installed policy's facts for every daemon lbdoctor knows (a snapshot may
+// be judged with configs of other services than the node has now), below
+// root. A policy it cannot read is said on stderr: the SELinux checks then
+// stay silent.
+func readSELinux(root parsers.Root, stderr io.Writer) *selinux.Facts {
+	f, err := selinux.Read(root, selinux.Services())
+	if err != nil {
+		fmt.Fprintf(stderr, "lbdoctor: SELinux policy not read, the SELinux checks are skipped: %v\n", err)
+		return nil
+	}
+	if f.Unread != "" {
+		fmt.Fprintf(stderr, "lbdoctor: SELinux is %s but its policy was not read (%s): the SELinux checks cannot judge the ports\n", f.Mode, f.Unread)
+	}
+	for _, n := range f.Notes {
+		fmt.Fprintf(stderr, "lbdoctor: SELinux: %s\n", n)
+	}
+	return f
 }
 
 func pluralize(n int, word string) string {

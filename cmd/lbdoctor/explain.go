@@ -11,6 +11,7 @@ import (
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
+	"github.com/lbdoctor/lbdoctor/parsers/selinux"
 )
 
 func runList(args []string, stdout, stderr io.Writer) int {
@@ -55,6 +56,7 @@ var errnoChecks = []struct {
 	{"EADDRNOTAVAIL", "99", "Address not available", "LBD101", "the address is not on this host (a VIP held by the other node, a typo, an address not yet configured, or one added by hand that the last reboot removed: LBD410) and non-local binds are off"},
 	{"EADDRINUSE", "98", "Address already in use", "LBD201", "another socket already holds this port on an overlapping address (at boot, possibly an outgoing connection given it as its source port: LBD423)"},
 	{"EACCES", "13", "Permission denied", "LBD302", "the port is below net.ipv4.ip_unprivileged_port_start and the service runs without CAP_NET_BIND_SERVICE, or a unix socket's directory is not writable"},
+	{"EACCES", "13", "Permission denied", "LBD303", "SELinux denies the daemon's domain the port's type (RHEL and its rebuilds: nginx on 8888, HAProxy without haproxy_connect_any)"},
 	{"EACCES", "13", "Permission denied", "LBD310", "the unit sets PrivateUsers=, so no capability of the service (root's included) counts in the host's network namespace"},
 	{"EACCES", "13", "Permission denied", "LBD313", "the service relies on a file capability (setcap) that the unit's NoNewPrivileges= voids"},
 	{"EACCES", "13", "Permission denied", "LBD314", "the daemon runs in a container as a non-root user (the image's USER, --user, runAsUser) or without NET_BIND_SERVICE, and --cap-add does not reach a non-root process under Docker or Kubernetes"},
@@ -116,6 +118,16 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	// From port 1024 on no capability is needed for an EACCES: SELinux is
+	// the likelier cause.
+	if p := sockPort(addr); p >= 1024 {
+		for j, i := range matched {
+			if errnoChecks[i].id == checks.LBD303.ID {
+				matched = append(append([]int{i}, matched[:j]...), matched[j+1:]...)
+				break
+			}
+		}
+	}
 	if len(matched) > 0 {
 		first := errnoChecks[matched[0]]
 		fmt.Fprintf(stdout, "%s on %s: %s.\n", first.errno, addr, first.cause)
@@ -143,9 +155,30 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// sockPort is the port of a pasted "ADDR:PORT", 0 without one.
+func sockPort(sock string) int {
+	if i := strings.LastIndex(sock, ":"); i > 0 {
+		if p, err := strconv.Atoi(sock[i+1:]); err == nil {
+			return p
+		}
+	}
+	return 0
+}
+
 // diagnoseLive checks the address of a pasted line against the live host,
 // when it can be read.
 func diagnoseLive(w io.Writer, sock, errno string) {
+	if errno == "EACCES" {
+		switch f := selinux.Modes(""); {
+		case f.Mode != selinux.Disabled:
+			fmt.Fprintf(w, "On this host SELinux is %s now (policy %s): lbdoctor check names the port's type and what the daemon's domain may bind.\n", f.Mode, f.Policy)
+		case f.BootMode == selinux.Enforcing:
+			fmt.Fprintf(w, "On this host SELinux is disabled now, but /etc/selinux/config makes it enforcing after a reboot.\n")
+		default:
+			fmt.Fprintf(w, "On this host SELinux is disabled: if the line comes from this host, SELinux is not the cause.\n")
+		}
+		return
+	}
 	if errno != "EADDRNOTAVAIL" && errno != "EADDRINUSE" {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers/netcfg"
+	"github.com/lbdoctor/lbdoctor/parsers/selinux"
 )
 
 // Facts is everything checks know about a host. Its YAML form is the
@@ -52,6 +53,10 @@ type Facts struct {
 	// UnixPaths are what is on disk at the paths of the configs' unix
 	// sockets now; a path not listed is unknown.
 	UnixPaths []UnixPath `yaml:"unix_paths,omitempty" json:"-"`
+	// SELinux is what SELinux decides about the daemons' binds: the mode
+	// now and after a reboot, port types, domains and their grants; nil
+	// when unknown.
+	SELinux *selinux.Facts `yaml:"selinux,omitempty" json:"-"`
 	// UnknownOwners counts the sockets whose owner Gather could not see
 	// (other users' /proc/PID/fd are private to a non-root reader).
 	UnknownOwners int `yaml:"-" json:"-"`

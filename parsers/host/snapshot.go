@@ -146,6 +146,11 @@ func validate(f *Facts, root *yaml.Node, name string) error {
 	}
 	at := func(path ...any) int { return lineOf(root, path...) }
 
+	if f.SELinux != nil {
+		if err := f.SELinux.Validate(); err != nil {
+			bad(at("selinux"), "%v", err)
+		}
+	}
 	for i, itf := range f.Interfaces {
 		if itf.Name == "" {
 			bad(at("interfaces", i), "interface without a name")

@@ -106,6 +106,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad port", "sockets:\n  - proto: tcp\n    address: 0.0.0.0\n    port: 70000\n", 4, "port 70000"},
 		{"two documents", "hostname: a\n---\nhostname: b\n", 2, "more than one YAML document"},
 		{"empty", "", 0, "empty host snapshot"},
+		{"selinux mode", "selinux:\n  mode: strict\n", 2, `unknown mode "strict"`},
+		{"selinux port", "selinux:\n  mode: enforcing\n  ports:\n    - tcp 90-80 http_port_t\n", 4, "bad port range"},
+		{"selinux condition", "selinux:\n  mode: enforcing\n  domains:\n    - {service: nginx, domain: httpd_t, binds: [{proto: tcp, types: [x], if: (a}]}\n", 2, "unbalanced"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode(strings.NewReader(tc.in), "host.yaml")
