@@ -183,6 +183,14 @@ func TestAnsibleFleet(t *testing.T) {
 		startSSHD(ctx, t, h, string(pub))
 	}
 
+	// The machine's own root home, which ansible and ssh must not touch.
+	machineRoot := machineRootState(t)
+	t.Cleanup(func() {
+		if got := machineRootState(t); got != machineRoot {
+			t.Errorf("the machine's /root/.ansible or /root/.ssh changed:\nbefore %s\nafter  %s", machineRoot, got)
+		}
+	})
+
 	// What each host is before the plays; the same after each.
 	before := map[string]string{}
 	for _, h := range hosts {
@@ -240,6 +248,9 @@ func TestAnsibleFleet(t *testing.T) {
 			"ANSIBLE_RETRY_FILES_ENABLED=False",
 			"ANSIBLE_NOCOLOR=1",
 			"ANSIBLE_PIPELINING=True",
+			// Ansible's ssh_args less -C: compressing the binary costs
+			// more CPU than the bridge saves.
+			"ANSIBLE_SSH_ARGS=-o ControlMaster=auto -o ControlPersist=60s",
 			"ANSIBLE_TIMEOUT=5",
 			"ANSIBLE_FORKS=6",
 			"ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3",
@@ -285,6 +296,35 @@ func TestAnsibleFleet(t *testing.T) {
 			t.Logf("fleet report (lbdoctor-fleet.txt, its summary):\n%s", p.text[strings.Index(p.text, "Fleet summary"):])
 		}
 	}
+
+	// The state compared sees a write to a host's /etc, or a file left
+	// in its /tmp: make both on lb1 (in its private overlay and tmpfs).
+	h := hosts[0]
+	run(ctx, t, "nsenter", "-t", fmt.Sprint(h.sshdPID), "-m", "sh", "-c", "touch /etc/lbdoctor-canary /tmp/lbdoctor-canary")
+	if got := hostState(ctx, t, h); got == before[h.name] || !strings.Contains(got, "upper/lbdoctor-canary") || !strings.Contains(got, "/tmp/lbdoctor-canary") {
+		t.Errorf("hostState does not see a write to lb1's /etc and /tmp:\n%s", got)
+	}
+}
+
+// machineRootState lists what /root/.ansible and /root/.ssh of the machine
+// hold.
+func machineRootState(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, d := range []string{"/root/.ansible", "/root/.ssh"} {
+		filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				fmt.Fprintf(&b, "%s: %v\n", p, err)
+				return nil
+			}
+			info, err := e.Info()
+			if err == nil {
+				fmt.Fprintf(&b, "%s %d %s\n", p, info.Size(), info.ModTime())
+			}
+			return nil
+		})
+	}
+	return b.String()
 }
 
 // checkPlay holds one play to what the fleet is: lb1+lb2 healthy, lb3+lb4
