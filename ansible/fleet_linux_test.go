@@ -203,7 +203,9 @@ func TestAnsibleFleet(t *testing.T) {
 	for _, h := range hosts {
 		inv += fmt.Sprintf("%s ansible_host=%s\n", h.name, h.addr)
 	}
-	inv += "lb9 ansible_host=10.77.0.99\n\n[loadbalancers:vars]\n" +
+	// healthy: the good pair and the unreachable host, for a play that
+	// must pass when only warning about lb9.
+	inv += "lb9 ansible_host=10.77.0.99\n\n[healthy]\nlb1\nlb2\nlb9\n\n[loadbalancers:vars]\n" +
 		"ansible_user=root\n" +
 		"ansible_ssh_private_key_file=" + key + "\n" +
 		"ansible_ssh_common_args='-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5'\n" +
@@ -294,6 +296,35 @@ func TestAnsibleFleet(t *testing.T) {
 		}
 		if mode.name == "run" {
 			t.Logf("fleet report (lbdoctor-fleet.txt, its summary):\n%s", p.text[strings.Index(p.text, "Fleet summary"):])
+		}
+	}
+
+	// The healthy pair passes: exit 0, the report says so, and lb9 is
+	// only a warning with lbdoctor_fail_on_unreachable=false.
+	p := runPlay("healthy", "-e", "lbdoctor_hosts=healthy", "-e", "lbdoctor_fail_on_unreachable=false")
+	if p.code != 0 {
+		t.Errorf("healthy: ansible-playbook exited %d; want 0", p.code)
+	}
+	for _, want := range []string{
+		`WARNING: not judged, no bundle from: lb9 \(unreachable: lb9\)`,
+		`fatal: \[lb9\]: UNREACHABLE!`,
+		`lb1 +: ok=\d+ +changed=2 +unreachable=0 +failed=0 `,
+		`lb2 +: ok=\d+ +changed=1 +unreachable=0 +failed=0 `,
+		`lb9 +: ok=\d+ +changed=0 +unreachable=0 +failed=0 +skipped=\d+ +rescued=0 +ignored=1`,
+	} {
+		if !regexp.MustCompile(want).MatchString(p.out) {
+			t.Errorf("healthy: the play's output lacks %q", want)
+		}
+	}
+	if strings.Contains(p.out, "would break on failover or split (") || strings.Contains(p.out, "lb3") || strings.Contains(p.out, "FAILED!") {
+		t.Errorf("healthy: the play fails a task, or speaks of a breaking cluster or of lb3")
+	}
+	if !regexp.MustCompile(`(?m)^Fleet summary: 1 cluster, 2 nodes, 1 unreachable\n.*\nlb1\+lb2 +\* +ok +0 +0 +0 +-$`).MatchString(p.text) {
+		t.Errorf("healthy: the text fleet report says:\n%s", p.text)
+	}
+	for _, h := range hosts {
+		if got := hostState(ctx, t, h); got != before[h.name] {
+			t.Errorf("healthy: host %s changed in the play:\nbefore:\n%s\nafter:\n%s", h.name, before[h.name], got)
 		}
 	}
 
