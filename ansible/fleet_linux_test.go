@@ -180,6 +180,9 @@ func TestAnsibleFleet(t *testing.T) {
 		writeFile(t, filepath.Join(h.dir, "etc", "sysctl.d", "60-lb.conf"), "net.ipv4.ip_nonlocal_bind = "+h.nonlocal+"\n")
 		mkdir(t, filepath.Join(h.dir, "upper"))
 		mkdir(t, filepath.Join(h.dir, "work"))
+		for _, d := range []string{"upper-usr", "work-usr", "upper-var", "work-var"} {
+			mkdir(t, filepath.Join(h.dir, "pkg", d)) // where a package install lands
+		}
 		startSSHD(ctx, t, h, string(pub))
 	}
 
@@ -204,8 +207,8 @@ func TestAnsibleFleet(t *testing.T) {
 		inv += fmt.Sprintf("%s ansible_host=%s\n", h.name, h.addr)
 	}
 	// healthy: the good pair and the unreachable host, for a play that
-	// must pass when only warning about lb9.
-	inv += "lb9 ansible_host=10.77.0.99\n\n[healthy]\nlb1\nlb2\nlb9\n\n[loadbalancers:vars]\n" +
+	// must pass when only warning about lb9; pair: the good pair alone.
+	inv += "lb9 ansible_host=10.77.0.99\n\n[healthy]\nlb1\nlb2\nlb9\n\n[pair]\nlb1\nlb2\n\n[loadbalancers:vars]\n" +
 		"ansible_user=root\n" +
 		"ansible_ssh_private_key_file=" + key + "\n" +
 		"ansible_ssh_common_args='-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5'\n" +
@@ -325,6 +328,49 @@ func TestAnsibleFleet(t *testing.T) {
 	for _, h := range hosts {
 		if got := hostState(ctx, t, h); got != before[h.name] {
 			t.Errorf("healthy: host %s changed in the play:\nbefore:\n%s\nafter:\n%s", h.name, before[h.name], got)
+		}
+	}
+
+	// lbdoctor_package: a .deb of the test's binary. Under --check it is
+	// not installed and the binary is copied instead; then it is
+	// installed, into the hosts' own /usr and /var, and runs from there.
+	if _, err := os.Stat("/usr/bin/lbdoctor"); err == nil {
+		t.Logf("the package plays are not run: /usr/bin/lbdoctor exists on this machine, so an install could not be told apart")
+	} else if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		t.Logf("the package plays are not run: dpkg-deb is not installed")
+	} else {
+		deb := buildDeb(ctx, t, tmp, bin)
+		installed := func(h *fleetHost) string {
+			out, _ := exec.CommandContext(ctx, "nsenter", "-t", fmt.Sprint(h.sshdPID), "-m", "sh", "-c",
+				"dpkg-query -W -f '${Status} ${Version}' lbdoctor 2>&1; test -x /usr/bin/lbdoctor && echo ' /usr/bin/lbdoctor'").CombinedOutput()
+			return strings.TrimSpace(string(out))
+		}
+		copied := regexp.MustCompile(`TASK \[lbdoctor : Copy the lbdoctor binary\][^\n]*\n(changed|ok): \[lb[12]\]\n(changed|ok): \[lb[12]\]\n`)
+		notCopied := regexp.MustCompile(`TASK \[lbdoctor : Copy the lbdoctor binary\][^\n]*\nskipping: \[lb[12]\]\nskipping: \[lb[12]\]\n`)
+		for _, mode := range []struct {
+			name    string
+			check   bool
+			install string
+		}{{"package-check", true, "no packages found"}, {"package", false, "install ok installed 0.0.0+fleettest1 /usr/bin/lbdoctor"}} {
+			args := []string{"-e", "lbdoctor_hosts=pair", "-e", "lbdoctor_package=" + deb}
+			if mode.check {
+				args = append(args, "--check")
+			}
+			p := runPlay(mode.name, args...)
+			if p.code != 0 || !regexp.MustCompile(`(?m)^lb1\+lb2 +\* +ok +0 +0 +0 +-$`).MatchString(p.text) {
+				t.Errorf("%s: exit %d, fleet report:\n%s\nwant exit 0 and lb1+lb2 ok", mode.name, p.code, p.text)
+			}
+			if mode.check != copied.MatchString(p.out) || mode.check == notCopied.MatchString(p.out) {
+				t.Errorf("%s: the binary copied: %v, want %v", mode.name, copied.MatchString(p.out), mode.check)
+			}
+			for _, h := range hosts[:2] {
+				if got := installed(h); !strings.Contains(got, mode.install) {
+					t.Errorf("%s: lbdoctor on %s: %q, want %q", mode.name, h.name, got, mode.install)
+				}
+				if got := hostState(ctx, t, h); got != before[h.name] {
+					t.Errorf("%s: host %s changed beyond /usr and /var:\nbefore:\n%s\nafter:\n%s", mode.name, h.name, before[h.name], got)
+				}
+			}
 		}
 	}
 
@@ -503,8 +549,9 @@ func hostState(ctx context.Context, t *testing.T, h *fleetHost) string {
 // startSSHD starts the host's sshd in its network namespace, in a mount
 // namespace of its own: its config trees bound over /etc/nginx,
 // /etc/haproxy, /etc/keepalived and /etc/sysctl.d on an overlay of /etc
-// (the machine's /etc is the read-only lower layer), the services it does
-// not run hidden, and private /run, /tmp, /var/log and /root.
+// (the machine's /etc is the read-only lower layer), overlays of /usr and
+// /var for a package to be installed into, the services it does not run
+// hidden, and private /run, /tmp, /var/log and /root.
 func startSSHD(ctx context.Context, t *testing.T, h *fleetHost, pub string) {
 	t.Helper()
 	ssh := filepath.Join(h.dir, "ssh")
@@ -542,6 +589,7 @@ mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/sshd /run/lbdhost
 mount --bind ` + h.dir + ` /run/lbdhost
 mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/lbdhost/upper,workdir=/run/lbdhost/work /etc
+for d in usr var; do mount -t overlay overlay -o lowerdir=/$d,upperdir=/run/lbdhost/pkg/upper-$d,workdir=/run/lbdhost/pkg/work-$d /$d; done
 for d in nginx haproxy keepalived sysctl.d; do mount --bind /run/lbdhost/etc/$d /etc/$d; done
 for d in ` + strings.Join(hide, " ") + `; do mount -t tmpfs -o mode=0755 tmpfs $d; done
 for d in /tmp /var/log; do mount -t tmpfs -o mode=1777 tmpfs $d; done
@@ -588,6 +636,27 @@ exec /usr/sbin/sshd -D -e -f /run/lbdhost/ssh/sshd_config
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// buildDeb packs bin as /usr/bin/lbdoctor into a minimal .deb named
+// lbdoctor, version 0.0.0+fleettest1, for the role's lbdoctor_package.
+func buildDeb(ctx context.Context, t *testing.T, tmp, bin string) string {
+	t.Helper()
+	root := filepath.Join(tmp, "deb")
+	arch := strings.TrimSpace(run(ctx, t, "dpkg", "--print-architecture"))
+	writeFile(t, filepath.Join(root, "DEBIAN", "control"), "Package: lbdoctor\nVersion: 0.0.0+fleettest1\nArchitecture: "+arch+
+		"\nMaintainer: lbdoctor tests <tests@lbdoctor.invalid>\nDescription: lbdoctor for TestAnsibleFleet\n")
+	mkdir(t, filepath.Join(root, "usr", "bin"))
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr", "bin", "lbdoctor"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	deb := filepath.Join(tmp, "lbdoctor_0.0.0+fleettest1_"+arch+".deb")
+	run(ctx, t, "dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", root, deb)
+	return deb
 }
 
 // addNetns creates a network namespace and deletes it when the test ends.
