@@ -73,14 +73,14 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 		fail(stderr, "cluster", err)
 		if formatOf(f) == "prometheus" && !errors.As(err, new(outputError)) {
 			run := report.PrometheusClusterRun{Start: start, Duration: time.Since(start), Version: version()}
-			var err error
+			var werr error
 			if out != "" {
-				err = prometheus.WriteToTextfile(out, report.PrometheusClusterRegistry(run))
+				werr = prometheus.WriteToTextfile(out, report.PrometheusClusterRegistry(run))
 			} else {
-				err = report.PrometheusCluster(stdout, run)
+				werr = report.PrometheusCluster(stdout, run)
 			}
-			if err != nil {
-				fail(stderr, "cluster", outputError{err})
+			if werr != nil {
+				fail(stderr, "cluster", outputError{werr})
 			}
 		}
 		return exitUsage
