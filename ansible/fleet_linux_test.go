@@ -125,6 +125,7 @@ func TestAnsibleFleet(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
+	began := time.Now()
 	tmp := t.TempDir()
 	bin := os.Getenv("LBDOCTOR_BIN") // a static lbdoctor already built
 	if bin == "" {
@@ -193,6 +194,8 @@ func TestAnsibleFleet(t *testing.T) {
 			t.Errorf("the machine's /root/.ansible or /root/.ssh changed:\nbefore %s\nafter  %s", machineRoot, got)
 		}
 	})
+
+	t.Logf("the fleet is up after %s", time.Since(began).Round(time.Millisecond))
 
 	// What each host is before the plays; the same after each.
 	before := map[string]string{}
@@ -607,7 +610,12 @@ exec /usr/sbin/sshd -D -e -f /run/lbdhost/ssh/sshd_config
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		// sshd and the session children it forked, by its process group.
+		// The sessions sshd forked (they make sessions and process
+		// groups of their own, and Ansible's ssh master keeps one open),
+		// by their PIDs, then sshd by its process group.
+		for _, pid := range descendants(h.sshdPID) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 		syscall.Kill(-h.sshdPID, syscall.SIGTERM)
 		select {
 		case <-done:
@@ -657,6 +665,41 @@ func buildDeb(ctx context.Context, t *testing.T, tmp, bin string) string {
 	deb := filepath.Join(tmp, "lbdoctor_0.0.0+fleettest1_"+arch+".deb")
 	run(ctx, t, "dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "--build", root, deb)
 	return deb
+}
+
+// descendants lists the processes below pid, children first, from /proc.
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		var p int
+		if _, err := fmt.Sscan(e.Name(), &p); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+		var state string
+		var ppid int
+		if _, err := fmt.Sscan(rest, &state, &ppid); err == nil {
+			parent[p] = ppid
+		}
+	}
+	var out []int
+	var walk func(int)
+	walk = func(p int) {
+		for c, pp := range parent {
+			if pp == p {
+				out = append(out, c)
+				walk(c)
+			}
+		}
+	}
+	walk(pid)
+	return out
 }
 
 // addNetns creates a network namespace and deletes it when the test ends.
