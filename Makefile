@@ -76,7 +76,7 @@ corpus:
 	 echo "(full log: bin/corpus.log)"; exit $$status
 
 test: deps corpus
-	@test -z "$$(gofmt -l cmd checks parsers report)" || { echo "gofmt needed:"; gofmt -l cmd checks parsers report; exit 1; }
+	@test -z "$$(gofmt -l ansible cmd checks parsers report)" || { echo "gofmt needed:"; gofmt -l ansible cmd checks parsers report; exit 1; }
 	$(GO) vet ./...
 	@mkdir -p bin
 	@echo "go benchmarks, once each (a smoke test; make bench measures)"
@@ -88,7 +88,7 @@ test: deps corpus
 	 exit $$status
 
 lint:
-	gofmt -l cmd checks parsers report
+	gofmt -l ansible cmd checks parsers report
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
 

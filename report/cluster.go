@@ -16,8 +16,9 @@ const ClusterSchema = Schema
 
 // ClusterText writes the report of lbdoctor cluster: each cluster, its
 // findings with both sides' node, file and line, then each of its nodes as
-// check reports it.
-func ClusterText(w io.Writer, clusters []*checks.Cluster, role checks.Role, opts TextOptions) error {
+// check reports it; at the end the fleet summary (FleetText), with the
+// unreachable hosts named.
+func ClusterText(w io.Writer, clusters []*checks.Cluster, role checks.Role, opts TextOptions, unreachable ...string) error {
 	st := newStyles(w, opts.Color)
 	b := bufio.NewWriterSize(w, 64<<10)
 	var total checks.Summary
@@ -72,6 +73,10 @@ func ClusterText(w io.Writer, clusters []*checks.Cluster, role checks.Role, opts
 	if len(clusters) > 1 {
 		fmt.Fprintf(b, "\n%d clusters: %d %s, %d %s, %d %s\n", len(clusters),
 			total.Errors, plural(total.Errors, "error"), total.Warnings, plural(total.Warnings, "warning"), total.Infos, plural(total.Infos, "info"))
+	}
+	b.WriteString("\n")
+	if err := FleetText(b, checks.Summarize(clusters, unreachable)); err != nil {
+		return err
 	}
 	return b.Flush()
 }
@@ -144,14 +149,17 @@ type jsonClusterDoc struct {
 	Role     string        `json:"role"`
 	Clusters []jsonCluster `json:"clusters"`
 	Summary  jsonSummary   `json:"summary"`
+	Fleet    jsonFleet     `json:"fleet"`
 }
 
 // ClusterJSON writes one lbdoctor/v1 document for the whole run:
 // clusters[], each with its nodes (each node's report as check --json
 // writes it) and the cluster findings, which name their node and the
-// other side's node, file and line.
-func ClusterJSON(w io.Writer, clusters []*checks.Cluster, role checks.Role) error {
-	doc := jsonClusterDoc{Schema: ClusterSchema, Command: "cluster", Role: string(role), Clusters: []jsonCluster{}}
+// other side's node, file and line; then the fleet summary (fleet: per
+// cluster and per node the counts, status and worst finding, and the
+// unreachable hosts).
+func ClusterJSON(w io.Writer, clusters []*checks.Cluster, role checks.Role, unreachable ...string) error {
+	doc := jsonClusterDoc{Schema: ClusterSchema, Command: "cluster", Role: string(role), Clusters: []jsonCluster{}, Fleet: fleetJSON(checks.Summarize(clusters, unreachable))}
 	for _, c := range clusters {
 		jc := jsonCluster{Name: c.Name, Nodes: []jsonNode{}, Findings: []jsonClusterFinding{}}
 		for _, n := range c.Nodes {

@@ -44,9 +44,13 @@ func TestClusterGolden(t *testing.T) {
 		write func(*bytes.Buffer, []*checks.Cluster) error
 	}{
 		{"cluster-text.golden", func(b *bytes.Buffer, cs []*checks.Cluster) error {
-			return ClusterText(b, cs, checks.RoleBoth, TextOptions{})
+			return ClusterText(b, cs, checks.RoleBoth, TextOptions{}, "lb3")
 		}},
-		{"cluster-json.golden", func(b *bytes.Buffer, cs []*checks.Cluster) error { return ClusterJSON(b, cs, checks.RoleBoth) }},
+		{"cluster-json.golden", func(b *bytes.Buffer, cs []*checks.Cluster) error { return ClusterJSON(b, cs, checks.RoleBoth, "lb3") }},
+		{"cluster-prometheus.golden", func(b *bytes.Buffer, cs []*checks.Cluster) error {
+			run := promRun()
+			return PrometheusCluster(b, PrometheusClusterRun{Clusters: cs, Unreachable: []string{"lb3"}, Up: true, Start: run.Start, Duration: run.Duration, Version: run.Version})
+		}},
 		{"cluster-sarif.golden", func(b *bytes.Buffer, cs []*checks.Cluster) error {
 			return SARIF(b, "v0.0.0-test", ClusterResults(cs)...)
 		}},
@@ -60,6 +64,9 @@ func TestClusterGolden(t *testing.T) {
 			}
 			if strings.Contains(b.String(), "\x1b") {
 				t.Errorf("%s holds a raw escape", tc.name)
+			}
+			if strings.Contains(tc.name, "prometheus") {
+				samples(t, b.Bytes()) // the Prometheus text parser reads it back
 			}
 			golden := filepath.Join("..", "testdata", "report", tc.name)
 			if *update {
@@ -83,7 +90,7 @@ func TestClusterGolden(t *testing.T) {
 // findings naming their node and the other side.
 func TestClusterJSONShape(t *testing.T) {
 	var b bytes.Buffer
-	if err := ClusterJSON(&b, clusterFixture(), checks.RoleBoth); err != nil {
+	if err := ClusterJSON(&b, clusterFixture(), checks.RoleBoth, "lb3"); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -104,6 +111,19 @@ func TestClusterJSONShape(t *testing.T) {
 			Summary struct{ Errors int }
 		}
 		Summary struct{ Errors, Warnings int }
+		Fleet   struct {
+			Clusters []struct {
+				Name, Status            string
+				Nodes, Errors, Warnings int
+				Worst                   struct{ ID, Node string }
+			}
+			Nodes []struct {
+				Cluster, Node, Bundle, Status string
+				Errors                        int
+				Worst                         *struct{ ID, Node string }
+			}
+			Unreachable []string
+		}
 	}
 	dec := json.NewDecoder(&b)
 	if err := dec.Decode(&doc); err != nil {
@@ -118,5 +138,15 @@ func TestClusterJSONShape(t *testing.T) {
 		len(c[0].Findings) != 1 || c[0].Findings[0].Node != "lb1" || c[0].Findings[0].Peer.Node != "lb2" || c[0].Findings[0].Peer.Line != 4 ||
 		c[0].Summary.Errors != 7 || doc.Summary.Errors != 7 {
 		t.Errorf("cluster JSON = %+v", doc)
+	}
+	// The fleet summary: the cluster's worst finding is its cluster
+	// finding (the first error), lb1 counts it, lb2 does not.
+	fl := doc.Fleet
+	if len(fl.Clusters) != 1 || fl.Clusters[0].Name != "lb1+lb2" || fl.Clusters[0].Status != "error" || fl.Clusters[0].Nodes != 2 ||
+		fl.Clusters[0].Errors != 7 || fl.Clusters[0].Worst.ID != "LBD505" || fl.Clusters[0].Worst.Node != "lb1" ||
+		len(fl.Nodes) != 2 || fl.Nodes[0].Node != "lb1" || fl.Nodes[1].Node != "lb2" || fl.Nodes[0].Errors != fl.Nodes[1].Errors+1 ||
+		fl.Nodes[0].Worst == nil || fl.Nodes[0].Worst.ID != "LBD505" || fl.Nodes[1].Worst == nil || fl.Nodes[1].Worst.Node != "lb2" ||
+		fl.Nodes[1].Bundle != "lb2.yaml" || len(fl.Unreachable) != 1 || fl.Unreachable[0] != "lb3" {
+		t.Errorf("fleet summary = %+v", fl)
 	}
 }

@@ -50,45 +50,62 @@ func PrometheusRegistry(run PrometheusRun) *prometheus.Registry {
 	}
 	up.WithLabelValues().Set(1)
 
-	found := gauge("service_config_found", "Whether the service's config was found (autodetected services that are absent are 0).", "host", "service")
-	ok := gauge("service_ok", "Whether the service would start and bind all its listeners in the role judged (--role both: in either role, so 0 means a failover would break it).", "host", "service", "role")
-	findings := gauge("findings", "Findings of the run by check ID, severity and service (ignored findings not counted).", "host", "id", "severity", "service")
-	listeners := gauge("listeners", "Listeners by status: ok, fail (bind() would fail) or warn (binds now, fails in another role or after a reboot).", "host", "service", "status")
-
+	g := newServiceGauges(gauge, "host")
 	hosts := hostLabels(run.Results)
 	for i, r := range run.Results {
-		h := hosts[i]
-		role := string(r.Input.Role)
-		// A service seen twice is ok only if every copy is: start from
-		// "ok" and let any failing copy lower it.
-		seenOK := map[string]bool{}
-		for _, s := range r.Services {
-			name := Clean(s.Name)
-			if s.Status == checks.StatusNotFound {
-				found.WithLabelValues(h, name).Add(0)
-				continue
-			}
-			found.WithLabelValues(h, name).Set(1)
-			v := 0.0
-			if s.Status != checks.StatusFail {
-				v = 1
-			}
-			if prev, seen := seenOK[name]; !seen || prev {
-				ok.WithLabelValues(h, name, role).Set(v)
-				seenOK[name] = v == 1
-			}
-			for _, st := range []string{checks.StatusOK, checks.StatusFail, checks.StatusWarn} {
-				listeners.WithLabelValues(h, name, st).Add(0)
-			}
-			for _, l := range s.Listeners {
-				listeners.WithLabelValues(h, name, l.Status).Inc()
-			}
-		}
-		for _, f := range r.Findings {
-			findings.WithLabelValues(h, f.ID, f.Severity.String(), Clean(f.Service)).Inc()
-		}
+		g.add(r, hosts[i])
 	}
 	return reg
+}
+
+// serviceGauges are the series about the services of a judged host,
+// labelled by the host's keys (host, or cluster and node) first.
+type serviceGauges struct {
+	found, ok, findings, listeners *prometheus.GaugeVec
+}
+
+func newServiceGauges(gauge func(name, help string, labels ...string) *prometheus.GaugeVec, keys ...string) serviceGauges {
+	with := func(l ...string) []string { return append(append([]string{}, keys...), l...) }
+	return serviceGauges{
+		found:     gauge("service_config_found", "Whether the service's config was found (autodetected services that are absent are 0).", with("service")...),
+		ok:        gauge("service_ok", "Whether the service would start and bind all its listeners in the role judged (--role both: in either role, so 0 means a failover would break it).", with("service", "role")...),
+		findings:  gauge("findings", "Findings of the run by check ID, severity and service (ignored findings not counted).", with("id", "severity", "service")...),
+		listeners: gauge("listeners", "Listeners by status: ok, fail (bind() would fail) or warn (binds now, fails in another role or after a reboot).", with("service", "status")...),
+	}
+}
+
+// add sets the series of one result, whose keys' values are key.
+func (g serviceGauges) add(r *checks.Result, key ...string) {
+	with := func(l ...string) []string { return append(append([]string{}, key...), l...) }
+	role := string(r.Input.Role)
+	// A service seen twice is ok only if every copy is: start from
+	// "ok" and let any failing copy lower it.
+	seenOK := map[string]bool{}
+	for _, s := range r.Services {
+		name := Clean(s.Name)
+		if s.Status == checks.StatusNotFound {
+			g.found.WithLabelValues(with(name)...).Add(0)
+			continue
+		}
+		g.found.WithLabelValues(with(name)...).Set(1)
+		v := 0.0
+		if s.Status != checks.StatusFail {
+			v = 1
+		}
+		if prev, seen := seenOK[name]; !seen || prev {
+			g.ok.WithLabelValues(with(name, role)...).Set(v)
+			seenOK[name] = v == 1
+		}
+		for _, st := range []string{checks.StatusOK, checks.StatusFail, checks.StatusWarn} {
+			g.listeners.WithLabelValues(with(name, st)...).Add(0)
+		}
+		for _, l := range s.Listeners {
+			g.listeners.WithLabelValues(with(name, l.Status)...).Inc()
+		}
+	}
+	for _, f := range r.Findings {
+		g.findings.WithLabelValues(with(f.ID, f.Severity.String(), Clean(f.Service))...).Inc()
+	}
 }
 
 // hostLabels names each result's host: its host name, cleaned of control

@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/checks/node"
@@ -14,13 +17,14 @@ import (
 )
 
 // clusterFlagSet is cluster's flags: check's output and policy flags.
-func clusterFlagSet(f *checkFlags, out *string) *flag.FlagSet {
+func clusterFlagSet(f *checkFlags, out *string, unreachable *[]string) *flag.FlagSet {
 	fl := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	fl.StringVar(&f.Role, "role", "both", "where keepalived VIPs are on each node: both (default: a node failing in either role fails), current, backup or master")
 	fl.StringVar(&f.Checks, "checks", "all", "checks to run, staticcheck style: `LIST` like all,-LBD203,LBD5*")
 	fl.StringVar(&f.config, "config", "", "read settings from `FILE` (default: .lbdoctor.yaml in the working directory, if any)")
 	fl.BoolVar(&f.json, "json", false, "machine output on stdout (same as --format json)")
-	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif, github or junit")
+	fl.StringVar(&f.format, "format", "text", "output format: text, json, sarif, github, junit or prometheus (node_exporter's textfile collector)")
+	fl.Var((*listFlag)(unreachable), "unreachable", "a `HOST` that gave no bundle (repeatable): listed as unreachable in the fleet summary, never judged")
 	fl.StringVar(out, "o", "", "write the output to `FILE` (atomically) instead of stdout")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain text, no colour")
 	fl.StringVar(&f.failOn, "fail-on", "error", "severity that makes the exit code 1: error, warning or never")
@@ -54,17 +58,36 @@ func parseInterleaved(fl *flag.FlagSet, name string, args []string, stderr io.Wr
 }
 
 func runCluster(args []string, stdout, stderr io.Writer) int {
+	start := time.Now()
 	var f checkFlags
 	var out string
-	fl := clusterFlagSet(&f, &out)
+	var unreachable []string
+	fl := clusterFlagSet(&f, &out, &unreachable)
 	bundles, code, ok := parseInterleaved(fl, "cluster", args, stderr)
 	if !ok {
 		return code
 	}
+	// broke says that lbdoctor could not do the job; the textfile says so
+	// too, so that an alert fires, unless writing it is what failed.
+	broke := func(err error) int {
+		fail(stderr, "cluster", err)
+		if formatOf(f) == "prometheus" && !errors.As(err, new(outputError)) {
+			run := report.PrometheusClusterRun{Start: start, Duration: time.Since(start), Version: version()}
+			var werr error
+			if out != "" {
+				werr = prometheus.WriteToTextfile(out, report.PrometheusClusterRegistry(run))
+			} else {
+				werr = report.PrometheusCluster(stdout, run)
+			}
+			if werr != nil {
+				fail(stderr, "cluster", outputError{werr})
+			}
+		}
+		return exitUsage
+	}
 	set := flagsSet(fl)
 	if err := applyConfig(&f, set); err != nil {
-		fail(stderr, "cluster", err)
-		return exitUsage
+		return broke(err)
 	}
 	// The bundles carry each node's configs: .lbdoctor.yaml's config paths
 	// and root are check's, and its host/hosts list bundles when the
@@ -78,23 +101,19 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 		usageOf(stderr, "cluster", fl)
 		return exitUsage
 	}
-	code, err := cluster(f, out, bundles, stdout, stderr)
+	code, err := cluster(f, out, bundles, unreachable, start, stdout, stderr)
 	if err != nil {
-		fail(stderr, "cluster", err)
-		return exitUsage
+		return broke(err)
 	}
 	return code
 }
 
-func cluster(f checkFlags, out string, bundles []string, stdout, stderr io.Writer) (int, error) {
-	format := f.format
-	if f.json {
-		format = "json"
-	}
+func cluster(f checkFlags, out string, bundles, unreachable []string, start time.Time, stdout, stderr io.Writer) (int, error) {
+	format := formatOf(f)
 	switch format {
-	case "text", "json", "sarif", "github", "junit":
+	case "text", "json", "sarif", "github", "junit", "prometheus":
 	default:
-		return 0, fmt.Errorf("unknown format %q (want text, json, sarif, github or junit)", format)
+		return 0, fmt.Errorf("unknown format %q (want text, json, sarif, github, junit or prometheus)", format)
 	}
 	var failOn checks.Severity
 	if f.failOn != "never" {
@@ -138,6 +157,23 @@ func cluster(f checkFlags, out string, bundles []string, stdout, stderr io.Write
 	if err != nil {
 		return 0, err
 	}
+	for _, u := range unreachable {
+		if b, ok := seen[u]; ok {
+			return 0, fmt.Errorf("--unreachable %s: %s is a bundle of that host", u, b)
+		}
+	}
+	if format == "prometheus" {
+		run := report.PrometheusClusterRun{Clusters: clusters, Unreachable: unreachable, Up: true, Start: start, Duration: time.Since(start), Version: version()}
+		if out != "" {
+			err = prometheus.WriteToTextfile(out, report.PrometheusClusterRegistry(run))
+		} else {
+			err = report.PrometheusCluster(stdout, run)
+		}
+		if err != nil {
+			return 0, outputError{err}
+		}
+		return clusterExit(clusters, failOn), nil
+	}
 	var buf bytes.Buffer
 	w := io.Writer(&buf)
 	if out == "" {
@@ -145,7 +181,7 @@ func cluster(f checkFlags, out string, bundles []string, stdout, stderr io.Write
 	}
 	switch format {
 	case "json":
-		err = report.ClusterJSON(w, clusters, role)
+		err = report.ClusterJSON(w, clusters, role, unreachable...)
 	case "sarif":
 		err = report.SARIF(w, version(), report.ClusterResults(clusters)...)
 	case "github":
@@ -153,20 +189,27 @@ func cluster(f checkFlags, out string, bundles []string, stdout, stderr io.Write
 	case "junit":
 		err = report.JUnit(w, report.ClusterResults(clusters)...)
 	default:
-		err = report.ClusterText(w, clusters, role, report.TextOptions{Color: out == "" && useColor(f.noColor, stdout), Quiet: f.quiet, ShowIgnored: f.showIgnored})
+		err = report.ClusterText(w, clusters, role, report.TextOptions{Color: out == "" && useColor(f.noColor, stdout), Quiet: f.quiet, ShowIgnored: f.showIgnored}, unreachable...)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("write report: %w", err)
 	}
 	if out != "" {
 		if err := writeAtomic(out, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
-			return 0, err
+			return 0, outputError{err}
 		}
 	}
+	return clusterExit(clusters, failOn), nil
+}
+
+// clusterExit is the exit code of a cluster run: 1 when a cluster has a
+// finding at or above failOn (0: never). Unreachable hosts do not change
+// it: they have no verdict, and whoever ran the bundles' collection knows.
+func clusterExit(clusters []*checks.Cluster, failOn checks.Severity) int {
 	for _, c := range clusters {
 		if failOn != 0 && c.Worst() >= failOn {
-			return exitFindings, nil
+			return exitFindings
 		}
 	}
-	return exitOK, nil
+	return exitOK
 }

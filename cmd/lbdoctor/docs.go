@@ -29,7 +29,7 @@ func commands() []command {
 		{"snapshot", "[flags]", "Write this host's addresses, local routes, sysctls and listening sockets as YAML, for \"lbdoctor check --host FILE\" elsewhere; with --with-configs, a bundle that also carries the configs, for \"lbdoctor cluster\".",
 			func() *flag.FlagSet { var o string; var w bool; return snapshotFlagSet(&checkFlags{}, &o, &w) }},
 		{"cluster", "[flags] BUNDLE...", "Judge the nodes of pairs and fleets together, from the bundles \"lbdoctor snapshot --with-configs\" made on each: nodes grouped by their keepalived VRRP instances, each judged in both roles, and what the nodes of a cluster disagree on.",
-			func() *flag.FlagSet { var o string; return clusterFlagSet(&checkFlags{}, &o) }},
+			func() *flag.FlagSet { var o string; var u []string; return clusterFlagSet(&checkFlags{}, &o, &u) }},
 		{"completion", "bash|zsh|fish", "Print a shell completion script.", nil},
 		{"man", "", "Print the manual page (roff).", nil},
 		{"version", "", "Print the module version and commit.", nil},
