@@ -40,7 +40,7 @@ package:
 	  $(foreach a,$(ARCHES),-bin $(a)=$(PKGDIR)/linux_$(a)/lbdoctor)
 
 # The demo judges the bundled HA pair's BACKUP node (testdata/demo/lb2)
-# against its host snapshot: nginx and HAProxy listen on the keepalived VIP,
+# against its host snapshot: nginx, HAProxy and Redis listen on the keepalived VIP,
 # which the BACKUP node does not hold. lbdoctor exits 1 for that, as it would
 # in CI; the demo succeeds when it does.
 demo: build
@@ -58,7 +58,7 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PKGS) >/dev/null || exit 1; \
 	  else \
 	    echo "*** WARNING: missing$$missing and not root with apt-get: the real-daemon and namespace tests"; \
-	    echo "*** (TestDaemonsAgree, TestGatherNamespace) will SKIP. Run 'sudo make test' to run them."; \
+	    echo "*** (TestDaemonsAgree, TestGatherNetns, TestHAPair, TestAnsibleFleet and the other namespace tests) will SKIP. Run 'sudo make test' to run them."; \
 	  fi; \
 	fi; \
 	if [ "$$(id -u)" != 0 ]; then \

@@ -20,11 +20,11 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"check", "[flags]", "Would nginx and HAProxy bind their listen addresses on this host?",
+		{"check", "[flags]", "Would the services on this host (nginx, HAProxy, keepalived, Apache, PostgreSQL, Redis, Envoy, socket units, declared ones) start and bind their listen addresses, now, in the other role and after a reboot?",
 			func() *flag.FlagSet { return checkFlagSet(&checkFlags{}) }},
 		{"fix", "[flags] [--write]", "Print the commands and files that fix every finding lbdoctor can fix; with --write, write the files (and only the files).",
 			func() *flag.FlagSet { var w bool; return fixFlagSet(&checkFlags{}, &w) }},
-		{"explain", "ID|\"LOG LINE\"", "Print what a finding ID means, or diagnose a pasted nginx, HAProxy or keepalived error line.", nil},
+		{"explain", "ID|\"LOG LINE\"", "Print what a finding ID means, or diagnose a pasted bind error line of nginx, HAProxy, keepalived, Apache, PostgreSQL, Redis, Envoy or a systemd socket unit.", nil},
 		{"list", "", "List every check with its ID, severity and title.", nil},
 		{"snapshot", "[flags]", "Write this host's addresses, local routes, sysctls and listening sockets as YAML, for \"lbdoctor check --host FILE\" elsewhere; with --with-configs, a bundle that also carries the configs, for \"lbdoctor cluster\".",
 			func() *flag.FlagSet { var o string; var w bool; return snapshotFlagSet(&checkFlags{}, &o, &w) }},
