@@ -229,15 +229,7 @@ with EAFNOSUPPORT, as systemd's does.`,
 				if s.Unit.AddressFamilyAllowed(family) {
 					continue
 				}
-				e := errnos["EAFNOSUPPORT"]
-				short := fmt.Sprintf("socket() %s failed (%d: %s)", l.Socket(), e.num, e.text)
-				full := "nginx: [emerg] " + short
-				if l.Service == "haproxy" {
-					short = fmt.Sprintf("cannot create listening socket (%s) for [%s:%d]", e.text, l.Address(), l.Port)
-					full = fmt.Sprintf("[ALERT] : Binding [%s] for %s: %s", l.Pos, l.Context, short)
-				} else if l.Service != "nginx" {
-					full = l.Service + ": " + short
-				}
+				short, full := socketError(l)
 				kind := "allow list"
 				if s.Unit.AddressFamiliesDeny {
 					kind = "deny list"
