@@ -39,10 +39,7 @@ func TestHAPairBoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read config templates: %v", err)
 	}
-	bin := os.Getenv("LBDOCTOR_BIN")
-	if bin == "" {
-		bin = daemonBuildLbdoctor(t)
-	}
+	bin := lbdoctorBin(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	machineSysctl := hapairReadFile(t, "/proc/sys/net/ipv4/ip_nonlocal_bind")
