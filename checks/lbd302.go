@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -39,10 +38,7 @@ Fix: grant the capability in a drop-in, then reload systemd:
 
 or let every user bind from the port on (net.ipv4.ip_unprivileged_port_start=80).`,
 	Run: func(p *Pass) error {
-		start := 1024
-		if v, err := strconv.Atoi(p.Host.Sysctl(host.UnprivilegedPortMin)); err == nil {
-			start = v
-		}
+		start := unprivilegedPortStart(p.Host)
 		for _, s := range p.Services {
 			if s.Config == nil || s.Unit == nil || s.Unit.PrivilegedPortBlock() != systemd.BlockCapability {
 				continue
