@@ -87,21 +87,15 @@ func runCluster(args []string, stdout, stderr io.Writer) int {
 }
 
 func cluster(f checkFlags, out string, bundles []string, stdout, stderr io.Writer) (int, error) {
-	format := f.format
-	if f.json {
-		format = "json"
-	}
+	format := formatOf(f)
 	switch format {
 	case "text", "json", "sarif", "github", "junit":
 	default:
 		return 0, fmt.Errorf("unknown format %q (want text, json, sarif, github or junit)", format)
 	}
-	var failOn checks.Severity
-	if f.failOn != "never" {
-		var err error
-		if failOn, err = checks.ParseSeverity(f.failOn); err != nil || failOn == checks.Info {
-			return 0, fmt.Errorf("unknown --fail-on %q (want error, warning or never)", f.failOn)
-		}
+	failOn, err := parseFailOn(f.failOn)
+	if err != nil {
+		return 0, err
 	}
 	role, err := checks.ParseRole(f.Role)
 	if err != nil {
