@@ -168,11 +168,10 @@ func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		hosts = append(hosts, facts)
-	}
-	// A rendered tree carries the sysctl.d files that will be on the node;
-	// without one, a snapshot keeps what it recorded there.
-	if o.Root != "" {
+		hosts = append(hosts, facts) // Gather read root's boot settings
+	} else if o.Root != "" {
+		// A rendered tree carries the sysctl.d files that will be on the
+		// node; without one, a snapshot keeps what it recorded there.
 		network := bootNetwork(root)
 		cmdlines := bootCmdlines(root)
 		for _, facts := range hosts {
