@@ -53,19 +53,15 @@ or let every user bind from the port on (net.ipv4.ip_unprivileged_port_start=80)
 					continue
 				}
 				short, full := DaemonError(l, "EACCES")
-				dir := "/etc/systemd/system/" + s.Unit.Name + ".d"
+				fix, persist := dropInFix(s.Unit.Name, "Service", "lbdoctor-bind.conf", "AmbientCapabilities=CAP_NET_BIND_SERVICE")
 				f := Finding{
 					Listener:    l,
 					Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
 					DaemonError: full,
 					Why: fmt.Sprintf("%s runs as %s (%s) without CAP_NET_BIND_SERVICE, and port %d is below %s=%d",
 						s.Unit.Name, user, strings.Join(s.Unit.Files, ", "), l.Port, host.UnprivilegedPortMin, start),
-					Fix: []string{
-						"mkdir -p " + dir,
-						fmt.Sprintf(`printf '[Service]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n' > %s/lbdoctor-bind.conf`, dir),
-						"systemctl daemon-reload",
-					},
-					Persist: dropIn(dir+"/lbdoctor-bind.conf", "[Service]", "AmbientCapabilities=CAP_NET_BIND_SERVICE"),
+					Fix:     fix,
+					Persist: persist,
 					Errno:   "EACCES",
 				}
 				if _, set := s.Unit.Pos["User"]; !set && !s.Unit.DynamicUser {
@@ -92,4 +88,18 @@ func dropIn(path string, lines ...string) []FileLine {
 		out[i] = FileLine{Path: path, Line: l}
 	}
 	return out
+}
+
+// dropInFix are the commands that write the drop-in name of unit, with
+// lines in [section], and reload systemd; persist is the same file for
+// "lbdoctor fix --write".
+func dropInFix(unit, section, name string, lines ...string) (fix []string, persist []FileLine) {
+	dir := "/etc/systemd/system/" + unit + ".d"
+	head := "[" + section + "]"
+	fix = []string{
+		"mkdir -p " + dir,
+		fmt.Sprintf(`printf '%s\n%s\n' > %s/%s`, head, strings.Join(lines, `\n`), dir, name),
+		"systemctl daemon-reload",
+	}
+	return fix, dropIn(dir+"/"+name, append([]string{head}, lines...)...)
 }
