@@ -95,11 +95,6 @@ func dropIn(path string, lines ...string) []FileLine {
 // "lbdoctor fix --write".
 func dropInFix(unit, section, name string, lines ...string) (fix []string, persist []FileLine) {
 	dir := "/etc/systemd/system/" + unit + ".d"
-	head := "[" + section + "]"
-	fix = []string{
-		"mkdir -p " + dir,
-		fmt.Sprintf(`printf '%s\n%s\n' > %s/%s`, head, strings.Join(lines, `\n`), dir, name),
-		"systemctl daemon-reload",
-	}
-	return fix, dropIn(dir+"/"+name, append([]string{head}, lines...)...)
+	persist = dropIn(dir+"/"+name, append([]string{"[" + section + "]"}, lines...)...)
+	return []string{"mkdir -p " + dir, printfTo(persist, dir+"/"+name), "systemctl daemon-reload"}, persist
 }
