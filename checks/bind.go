@@ -106,6 +106,32 @@ func DaemonError(l *parsers.Listener, errno string) (short, full string) {
 	return short, l.Service + ": " + short
 }
 
+// socketError is the line the daemon prints when socket() for l fails
+// with EAFNOSUPPORT (the family is not there, or a seccomp filter refuses
+// it), and the shorter form the contract's message uses.
+func socketError(l *parsers.Listener) (short, full string) {
+	e := errnos["EAFNOSUPPORT"]
+	short = fmt.Sprintf("socket() %s failed (%d: %s)", l.Socket(), e.num, e.text)
+	switch l.Service {
+	case "nginx":
+		return short, "nginx: [emerg] " + short
+	case "haproxy":
+		short = fmt.Sprintf("cannot create listening socket (%s) for [%s:%d]", e.text, l.Address(), l.Port)
+		return short, fmt.Sprintf("[ALERT] : Binding [%s] for %s: %s", l.Pos, l.Context, short)
+	}
+	return short, l.Service + ": " + short
+}
+
+// noIPv6Error is what the daemon prints when socket(AF_INET6) fails on a
+// kernel without IPv6, as LBD102 and LBD422 word it: nginx's and HAProxy's
+// own lines, the bind() failure for the others.
+func noIPv6Error(l *parsers.Listener) (short, full string) {
+	if l.Service == "nginx" || l.Service == "haproxy" {
+		return socketError(l)
+	}
+	return DaemonError(l, "EAFNOSUPPORT")
+}
+
 // bindsAtBoot reports whether systemd binds l from a socket unit, at boot
 // (sockets.target) before the services start: a daemon asking for the same
 // socket later fails, not systemd.

@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -39,10 +38,7 @@ Fix: grant the capability in a drop-in, then reload systemd:
 
 or let every user bind from the port on (net.ipv4.ip_unprivileged_port_start=80).`,
 	Run: func(p *Pass) error {
-		start := 1024
-		if v, err := strconv.Atoi(p.Host.Sysctl(host.UnprivilegedPortMin)); err == nil {
-			start = v
-		}
+		start := unprivilegedPortStart(p.Host)
 		for _, s := range p.Services {
 			if s.Config == nil || s.Unit == nil || s.Unit.PrivilegedPortBlock() != systemd.BlockCapability {
 				continue
@@ -57,19 +53,15 @@ or let every user bind from the port on (net.ipv4.ip_unprivileged_port_start=80)
 					continue
 				}
 				short, full := DaemonError(l, "EACCES")
-				dir := "/etc/systemd/system/" + s.Unit.Name + ".d"
+				fix, persist := dropInFix(s.Unit.Name, "Service", "lbdoctor-bind.conf", "AmbientCapabilities=CAP_NET_BIND_SERVICE")
 				f := Finding{
 					Listener:    l,
 					Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
 					DaemonError: full,
 					Why: fmt.Sprintf("%s runs as %s (%s) without CAP_NET_BIND_SERVICE, and port %d is below %s=%d",
 						s.Unit.Name, user, strings.Join(s.Unit.Files, ", "), l.Port, host.UnprivilegedPortMin, start),
-					Fix: []string{
-						"mkdir -p " + dir,
-						fmt.Sprintf(`printf '[Service]\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n' > %s/lbdoctor-bind.conf`, dir),
-						"systemctl daemon-reload",
-					},
-					Persist: dropIn(dir+"/lbdoctor-bind.conf", "[Service]", "AmbientCapabilities=CAP_NET_BIND_SERVICE"),
+					Fix:     fix,
+					Persist: persist,
 					Errno:   "EACCES",
 				}
 				if _, set := s.Unit.Pos["User"]; !set && !s.Unit.DynamicUser {
@@ -96,4 +88,13 @@ func dropIn(path string, lines ...string) []FileLine {
 		out[i] = FileLine{Path: path, Line: l}
 	}
 	return out
+}
+
+// dropInFix are the commands that write the drop-in name of unit, with
+// lines in [section], and reload systemd; persist is the same file for
+// "lbdoctor fix --write".
+func dropInFix(unit, section, name string, lines ...string) (fix []string, persist []FileLine) {
+	dir := "/etc/systemd/system/" + unit + ".d"
+	persist = dropIn(dir+"/"+name, append([]string{"[" + section + "]"}, lines...)...)
+	return []string{"mkdir -p " + dir, printfTo(persist, dir+"/"+name), "systemctl daemon-reload"}, persist
 }

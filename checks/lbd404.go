@@ -71,17 +71,13 @@ systemd.socket(5) advises; the fix is that drop-in:
 				if boot, _, known := bootValue(p.Host, name); known && boot == "1" {
 					continue
 				}
-				dir := "/etc/systemd/system/" + u.Name + ".d"
+				fix, persist := dropInFix(u.Name, "Unit", "lbdoctor-online.conf", "Wants=network-online.target", "After=network-online.target")
 				p.Report(Finding{
 					Listener: l,
 					Message:  fmt.Sprintf("%s may start at boot before %s exists: %s does not wait for network-online.target", l.Service, l.Address(), u.Name),
 					Why:      fmt.Sprintf("%s has After=%v and Wants=%v; without both naming network-online.target the bind of %s can run before the address is configured, and %s is not 1 at boot", u.Name, u.After, u.Wants, l.Socket(), name),
-					Fix: []string{
-						"mkdir -p " + dir,
-						fmt.Sprintf(`printf '[Unit]\nWants=network-online.target\nAfter=network-online.target\n' > %s/lbdoctor-online.conf`, dir),
-						"systemctl daemon-reload",
-					},
-					Persist: dropIn(dir+"/lbdoctor-online.conf", "[Unit]", "Wants=network-online.target", "After=network-online.target"),
+					Fix:      fix,
+					Persist:  persist,
 				})
 				break // once per service: the drop-in fixes every listener
 			}
@@ -104,17 +100,13 @@ func socketBootOrder(p *Pass, s Service) {
 			continue
 		}
 		unit, _, _ := strings.Cut(l.Context, " ")
-		dir := "/etc/systemd/system/" + unit + ".d"
+		fix, persist := dropInFix(unit, "Socket", "lbdoctor-freebind.conf", "FreeBind=yes")
 		p.Report(Finding{
 			Listener: l,
 			Message:  fmt.Sprintf("systemd binds %s at boot before %s exists: %s has no FreeBind=yes", l.Socket(), l.Address(), unit),
 			Why:      fmt.Sprintf("socket units are bound early (sockets.target), before the network configures addresses and before keepalived adds VIPs; they cannot wait for network-online.target, and %s is not 1 at boot", name),
-			Fix: []string{
-				"mkdir -p " + dir,
-				fmt.Sprintf(`printf '[Socket]\nFreeBind=yes\n' > %s/lbdoctor-freebind.conf`, dir),
-				"systemctl daemon-reload",
-			},
-			Persist: dropIn(dir+"/lbdoctor-freebind.conf", "[Socket]", "FreeBind=yes"),
+			Fix:      fix,
+			Persist:  persist,
 		})
 		return // once per unit: the drop-in fixes every listener
 	}

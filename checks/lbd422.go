@@ -95,20 +95,3 @@ func cmdlineFiles(cs []host.Cmdline) string {
 	}
 	return strings.Join(fs, ", ")
 }
-
-// noIPv6Error is what the daemon prints when socket(AF_INET6) fails, as
-// LBD102 words it.
-func noIPv6Error(l *parsers.Listener) (short, full string) {
-	e := errnos["EAFNOSUPPORT"]
-	short = fmt.Sprintf("socket() %s failed (%d: %s)", l.Socket(), e.num, e.text)
-	full = "nginx: [emerg] " + short
-	switch l.Service {
-	case "nginx":
-	case "haproxy":
-		short = fmt.Sprintf("cannot create listening socket (%s) for [%s:%d]", e.text, l.Address(), l.Port)
-		full = fmt.Sprintf("[ALERT] : Binding [%s] for %s: %s", l.Pos, l.Context, short)
-	default:
-		short, full = DaemonError(l, "EAFNOSUPPORT")
-	}
-	return short, full
-}

@@ -312,8 +312,11 @@ func printfBody(lines []FileLine) string {
 	return strings.ReplaceAll(b.String(), "%", "%%")
 }
 
+// shellSafe matches the words a shell takes as they are.
+var shellSafe = regexp.MustCompile(`^[a-zA-Z0-9_.@:/-]+$`)
+
 func shellQuote(s string) string {
-	if regexp.MustCompile(`^[a-zA-Z0-9_.@:/-]+$`).MatchString(s) {
+	if shellSafe.MatchString(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

@@ -34,31 +34,17 @@ func privilegedPortFindings(p *Pass, reason string, why func(s Service, l *parse
 				continue
 			}
 			short, full := DaemonError(l, "EACCES")
+			cmds, persist := dropInFix(s.Unit.Name, "Service", "lbdoctor-bind.conf", fix...)
 			p.Report(Finding{
 				Listener:    l,
 				Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
 				DaemonError: full,
 				Why:         why(s, l, start),
-				Fix:         unitFix(s.Unit, "lbdoctor-bind.conf", fix...),
-				Persist:     dropIn(unitDropInDir(s.Unit)+"/lbdoctor-bind.conf", append([]string{"[Service]"}, fix...)...),
+				Fix:         cmds,
+				Persist:     persist,
 				Errno:       "EACCES",
 			})
 		}
-	}
-}
-
-// unitDropInDir is the directory of the unit's local drop-ins.
-func unitDropInDir(u *systemd.Unit) string {
-	return "/etc/systemd/system/" + u.Name + ".d"
-}
-
-// unitFix are the commands that write a drop-in with lines and reload.
-func unitFix(u *systemd.Unit, name string, lines ...string) []string {
-	dir := unitDropInDir(u)
-	return []string{
-		"mkdir -p " + dir,
-		fmt.Sprintf(`printf '[Service]\n%s\n' > %s/%s`, strings.Join(lines, `\n`), dir, name),
-		"systemctl daemon-reload",
 	}
 }
 
@@ -172,14 +158,15 @@ as systemd's does.`,
 				}
 				short, full := DaemonError(l, "EPERM")
 				allow := fmt.Sprintf("SocketBindAllow=%s:%d", l.Proto, l.Port)
+				fix, persist := dropInFix(s.Unit.Name, "Service", "lbdoctor-socketbind.conf", allow)
 				p.Report(Finding{
 					Listener:    l,
 					Message:     fmt.Sprintf("%s would fail: %s", l.Service, short),
 					DaemonError: full,
 					Why: fmt.Sprintf("%s refuses bind() of %s/%s through its cgroup BPF program: SocketBindDeny=%s matches and no SocketBindAllow= does (%s)",
 						s.Unit.Name, l.Socket(), l.Proto, rule, setAt(s.Unit, "SocketBindDeny")),
-					Fix:     unitFix(s.Unit, "lbdoctor-socketbind.conf", allow),
-					Persist: dropIn(unitDropInDir(s.Unit)+"/lbdoctor-socketbind.conf", "[Service]", allow),
+					Fix:     fix,
+					Persist: persist,
 					Errno:   "EPERM",
 				})
 			}
@@ -229,15 +216,8 @@ with EAFNOSUPPORT, as systemd's does.`,
 				if s.Unit.AddressFamilyAllowed(family) {
 					continue
 				}
-				e := errnos["EAFNOSUPPORT"]
-				short := fmt.Sprintf("socket() %s failed (%d: %s)", l.Socket(), e.num, e.text)
-				full := "nginx: [emerg] " + short
-				if l.Service == "haproxy" {
-					short = fmt.Sprintf("cannot create listening socket (%s) for [%s:%d]", e.text, l.Address(), l.Port)
-					full = fmt.Sprintf("[ALERT] : Binding [%s] for %s: %s", l.Pos, l.Context, short)
-				} else if l.Service != "nginx" {
-					full = l.Service + ": " + short
-				}
+				short, full := socketError(l)
+				fix, persist := dropInFix(s.Unit.Name, "Service", "lbdoctor-families.conf", "RestrictAddressFamilies="+family)
 				kind := "allow list"
 				if s.Unit.AddressFamiliesDeny {
 					kind = "deny list"
@@ -248,8 +228,8 @@ with EAFNOSUPPORT, as systemd's does.`,
 					DaemonError: full,
 					Why: fmt.Sprintf("%s's seccomp filter fails socket(%s): RestrictAddressFamilies= is the %s %s (%s)",
 						s.Unit.Name, family, kind, strings.Join(s.Unit.RestrictAddressFamilies, " "), setAt(s.Unit, "RestrictAddressFamilies")),
-					Fix:     unitFix(s.Unit, "lbdoctor-families.conf", "RestrictAddressFamilies="+family),
-					Persist: dropIn(unitDropInDir(s.Unit)+"/lbdoctor-families.conf", "[Service]", "RestrictAddressFamilies="+family),
+					Fix:     fix,
+					Persist: persist,
 					Errno:   "EAFNOSUPPORT",
 				})
 			}

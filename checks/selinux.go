@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -56,18 +55,11 @@ func seJudge(p *Pass, l *parsers.Listener) (seVerdict, bool) {
 // net.ipv4.ip_local_port_range; unknown sysctls take the kernel's
 // defaults (1024; 32768-60999).
 func nameBindChecked(p *Pass, port int) bool {
-	start, low, high := 1024, 32768, 60999
-	if v, err := strconv.Atoi(p.Host.Sysctl(host.UnprivilegedPortMin)); err == nil {
-		start = v
+	local, ok := portRange(p.Host.Sysctl(host.LocalPortRange))
+	if !ok {
+		local = [2]int{32768, 60999}
 	}
-	if f := strings.Fields(p.Host.Sysctl(host.LocalPortRange)); len(f) == 2 {
-		l, err1 := strconv.Atoi(f[0])
-		h, err2 := strconv.Atoi(f[1])
-		if err1 == nil && err2 == nil {
-			low, high = l, h
-		}
-	}
-	return port < start || port < low || port > high
+	return port < unprivilegedPortStart(p.Host) || !inRange(port, local)
 }
 
 // why says the port's type and what the domain may bind.

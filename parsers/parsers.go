@@ -353,6 +353,20 @@ func (r Root) Path(name string) string {
 	return filepath.Join(string(r), name)
 }
 
+// ErrText is the strerror part of an error from reading a file, as the C
+// daemons print it: "No such file or directory", without the path (they
+// name it themselves) and with a capital letter, as glibc writes it.
+func ErrText(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		err = pe.Err
+	}
+	s := err.Error()
+	if s != "" {
+		s = strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
+}
+
 // ReadFile reads name below the root.
 func (r Root) ReadFile(name string) ([]byte, error) { return os.ReadFile(r.Path(name)) }
 

@@ -93,15 +93,7 @@ func joinComma(s []string) string {
 }
 
 func writeClusterFinding(b textWriter, st styles, f checks.Finding) {
-	sev := f.Severity.String()
-	switch f.Severity {
-	case checks.Error:
-		sev = st.error.Render(sev)
-	case checks.Warning:
-		sev = st.warning.Render(sev)
-	default:
-		sev = st.info.Render(sev)
-	}
+	sev := st.severity(f.Severity)
 	fmt.Fprintf(b, "%s %s  %s  %s  %s\n", st.command.Render(Clean(f.Node)), st.path.Render(Clean(f.Pos.String())), st.id.Render(f.ID), sev, Clean(f.Message))
 	if f.Peer != nil {
 		fmt.Fprintf(b, "    other side: %s %s\n", st.command.Render(Clean(f.Peer.Node)), st.path.Render(Clean(f.Peer.Pos.String())))

@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/muesli/termenv"
 )
 
@@ -29,6 +30,17 @@ func (st style) Render(s string) string {
 		return s
 	}
 	return st.Style.Render(s)
+}
+
+// severity is the severity's name in its colour.
+func (st styles) severity(sev checks.Severity) string {
+	switch sev {
+	case checks.Error:
+		return st.error.Render(sev.String())
+	case checks.Warning:
+		return st.warning.Render(sev.String())
+	}
+	return st.info.Render(sev.String())
 }
 
 func newStyles(w io.Writer, color bool) styles {

@@ -148,15 +148,7 @@ func sharedFixes(fs []checks.Finding) []sharedFix {
 
 func writeFinding(b textWriter, st styles, fs []checks.Finding, i int, shared sharedFix) {
 	f := fs[i]
-	sev := f.Severity.String()
-	switch f.Severity {
-	case checks.Error:
-		sev = st.error.Render(sev)
-	case checks.Warning:
-		sev = st.warning.Render(sev)
-	default:
-		sev = st.info.Render(sev)
-	}
+	sev := st.severity(f.Severity)
 	fmt.Fprintf(b, "%s  %s  %s  %s\n", st.path.Render(Clean(f.Pos.String())), st.id.Render(f.ID), sev, Clean(f.Message))
 	if f.DaemonError != "" {
 		fmt.Fprintf(b, "    %s\n", st.dim.Render(Clean(f.DaemonError)))

@@ -97,6 +97,9 @@ func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
 			return nil, fmt.Errorf("--root %s: not a directory", o.Root)
 		}
 	}
+	// read is the one snapshot, when it has been read already: a bundle
+	// whose configs are judged, or one looked at to see whether it is.
+	read := o.bundle
 	if len(o.Hosts) == 1 && !o.named() && o.Root == "" {
 		// One snapshot and no config named: when it is a bundle, its own
 		// configs are judged, below a tree made of its files.
@@ -107,6 +110,7 @@ func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
 		if facts.IsBundle() {
 			return evaluateBundle(o, facts, stderr)
 		}
+		read = facts
 	}
 	root := parsers.Root(o.Root)
 	// The snapshots are read while the configs are: only HAProxy and
@@ -115,6 +119,10 @@ func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
 	hostErrs := make([]error, len(o.Hosts))
 	var loading sync.WaitGroup
 	for i, file := range o.Hosts {
+		if read != nil {
+			hosts[i] = read // the only one
+			continue
+		}
 		loading.Go(func() { hosts[i], hostErrs[i] = host.Load(file) })
 	}
 	hostname := func() string {
@@ -160,11 +168,10 @@ func Evaluate(o Options, stderr io.Writer) ([]*checks.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		hosts = append(hosts, facts)
-	}
-	// A rendered tree carries the sysctl.d files that will be on the node;
-	// without one, a snapshot keeps what it recorded there.
-	if o.Root != "" {
+		hosts = append(hosts, facts) // Gather read root's boot settings
+	} else if o.Root != "" {
+		// A rendered tree carries the sysctl.d files that will be on the
+		// node; without one, a snapshot keeps what it recorded there.
 		network := bootNetwork(root)
 		cmdlines := bootCmdlines(root)
 		for _, facts := range hosts {

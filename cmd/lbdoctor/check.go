@@ -123,6 +123,19 @@ func formatOf(f checkFlags) string {
 	return f.format
 }
 
+// parseFailOn reads --fail-on: the severity that fails the run, 0 for
+// "never".
+func parseFailOn(s string) (checks.Severity, error) {
+	if s == "never" {
+		return 0, nil
+	}
+	sev, err := checks.ParseSeverity(s)
+	if err != nil || sev == checks.Info {
+		return 0, fmt.Errorf("unknown --fail-on %q (want error, warning or never)", s)
+	}
+	return sev, nil
+}
+
 func check(f checkFlags, start time.Time, stdout, stderr io.Writer) (int, error) {
 	format := formatOf(f)
 	switch format {
@@ -130,12 +143,9 @@ func check(f checkFlags, start time.Time, stdout, stderr io.Writer) (int, error)
 	default:
 		return 0, fmt.Errorf("unknown format %q (want text, json, sarif, github, junit or prometheus)", format)
 	}
-	var failOn checks.Severity
-	if f.failOn != "never" {
-		var err error
-		if failOn, err = checks.ParseSeverity(f.failOn); err != nil || failOn == checks.Info {
-			return 0, fmt.Errorf("unknown --fail-on %q (want error, warning or never)", f.failOn)
-		}
+	failOn, err := parseFailOn(f.failOn)
+	if err != nil {
+		return 0, err
 	}
 	results, err := node.Evaluate(f.Options, stderr)
 	if err != nil {

@@ -115,12 +115,9 @@ func cluster(f checkFlags, out string, bundles, unreachable []string, start time
 	default:
 		return 0, fmt.Errorf("unknown format %q (want text, json, sarif, github, junit or prometheus)", format)
 	}
-	var failOn checks.Severity
-	if f.failOn != "never" {
-		var err error
-		if failOn, err = checks.ParseSeverity(f.failOn); err != nil || failOn == checks.Info {
-			return 0, fmt.Errorf("unknown --fail-on %q (want error, warning or never)", f.failOn)
-		}
+	failOn, err := parseFailOn(f.failOn)
+	if err != nil {
+		return 0, err
 	}
 	role, err := checks.ParseRole(f.Role)
 	if err != nil {

@@ -105,10 +105,7 @@ func TestClusterKeepalived(t *testing.T) {
 			t.Skipf("TestClusterKeepalived SKIPPED: %s is not installed (%v)", tool, err)
 		}
 	}
-	bin := os.Getenv("LBDOCTOR_BIN")
-	if bin == "" {
-		bin = daemonBuildLbdoctor(t)
-	}
+	bin := lbdoctorBin(t)
 	var (
 		mu   sync.Mutex
 		rows []string

@@ -288,10 +288,7 @@ func TestPublishedPortTaken(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("TestPublishedPortTaken SKIPPED: needs root to create network namespaces")
 	}
-	bin := os.Getenv("LBDOCTOR_BIN")
-	if bin == "" {
-		bin = daemonBuildLbdoctor(t)
-	}
+	bin := lbdoctorBin(t)
 	for i, held := range []bool{true, false} {
 		t.Run(fmt.Sprintf("held=%v", held), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -1014,6 +1014,16 @@ func daemonDisagreements(tc daemonCase, out daemonOutcome, v daemonVerdict) []st
 	return p
 }
 
+// lbdoctorBin is the lbdoctor binary a test runs: $LBDOCTOR_BIN when set,
+// else one built from this tree.
+func lbdoctorBin(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("LBDOCTOR_BIN"); bin != "" {
+		return bin
+	}
+	return daemonBuildLbdoctor(t)
+}
+
 // daemonBuildLbdoctor compiles the command under test once, from this directory.
 func daemonBuildLbdoctor(t *testing.T) string {
 	t.Helper()

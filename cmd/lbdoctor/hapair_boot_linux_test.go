@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 )
 
@@ -21,28 +16,7 @@ import (
 // started before keepalived as at boot, must fail as it says; and with its
 // fix applied the same boot order must work.
 func TestHAPairBoot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("TestHAPairBoot runs keepalived, nginx and HAProxy in two network namespaces: skipped with -short")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("TestHAPairBoot SKIPPED: needs root to create network namespaces and run keepalived")
-	}
-	for _, tool := range []string{"ip", "ss", "sysctl", "unshare", "mount", "keepalived", "nginx", "haproxy"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("TestHAPairBoot SKIPPED: %s is not installed (%v)", tool, err)
-		}
-	}
-	if fi, err := os.Stat("/etc/sysctl.d"); err != nil || !fi.IsDir() {
-		t.Skipf("TestHAPairBoot SKIPPED: /etc/sysctl.d is not a directory to bind-mount the node's over (%v)", err)
-	}
-	templates, err := template.ParseGlob(filepath.Join("..", "..", "testdata", "daemon", "*.tmpl"))
-	if err != nil {
-		t.Fatalf("read config templates: %v", err)
-	}
-	bin := os.Getenv("LBDOCTOR_BIN")
-	if bin == "" {
-		bin = daemonBuildLbdoctor(t)
-	}
+	templates, bin := hapairPrepare(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	machineSysctl := hapairReadFile(t, "/proc/sys/net/ipv4/ip_nonlocal_bind")
@@ -52,12 +26,7 @@ func TestHAPairBoot(t *testing.T) {
 		}
 	})
 
-	master := &haNode{name: "lb1", ns: fmt.Sprintf("lbd-hb1-%d", os.Getpid()), self: "10.0.0.11", peer: "10.0.0.12", state: "MASTER", priority: 150}
-	backup := &haNode{name: "lb2", ns: fmt.Sprintf("lbd-hb2-%d", os.Getpid()), self: "10.0.0.12", peer: "10.0.0.11", state: "BACKUP", priority: 100}
-	hapairLink(ctx, t, master, backup)
-	for _, n := range []*haNode{master, backup} {
-		n.writeConfigs(t, templates)
-	}
+	master, backup := hapairNodes(ctx, t, templates, "hb")
 	sockets := map[string]string{"nginx": "10.0.0.100:80", "haproxy": "10.0.0.100:8080"}
 	ports := map[string]int{"nginx": 80, "haproxy": 8080}
 	start := func(n *haNode, d string) (daemonOutcome, func()) {

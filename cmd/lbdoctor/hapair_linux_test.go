@@ -36,28 +36,7 @@ import (
 // where lbdoctor (reading --root) finds it. The machine's /etc is never
 // written; the test checks that too.
 func TestHAPair(t *testing.T) {
-	if testing.Short() {
-		t.Skip("TestHAPair runs keepalived, nginx and HAProxy in two network namespaces: skipped with -short")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("TestHAPair SKIPPED: needs root to create network namespaces and run keepalived")
-	}
-	for _, tool := range []string{"ip", "ss", "sysctl", "unshare", "mount", "keepalived", "nginx", "haproxy"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("TestHAPair SKIPPED: %s is not installed (%v)", tool, err)
-		}
-	}
-	if fi, err := os.Stat("/etc/sysctl.d"); err != nil || !fi.IsDir() {
-		t.Skipf("TestHAPair SKIPPED: /etc/sysctl.d is not a directory to bind-mount the node's over (%v)", err)
-	}
-	templates, err := template.ParseGlob(filepath.Join("..", "..", "testdata", "daemon", "*.tmpl"))
-	if err != nil {
-		t.Fatalf("read config templates: %v", err)
-	}
-	bin := os.Getenv("LBDOCTOR_BIN")
-	if bin == "" {
-		bin = daemonBuildLbdoctor(t)
-	}
+	templates, bin := hapairPrepare(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 
@@ -73,12 +52,7 @@ func TestHAPair(t *testing.T) {
 		}
 	})
 
-	master := &haNode{name: "lb1", ns: fmt.Sprintf("lbd-ha1-%d", os.Getpid()), self: "10.0.0.11", peer: "10.0.0.12", state: "MASTER", priority: 150}
-	backup := &haNode{name: "lb2", ns: fmt.Sprintf("lbd-ha2-%d", os.Getpid()), self: "10.0.0.12", peer: "10.0.0.11", state: "BACKUP", priority: 100}
-	hapairLink(ctx, t, master, backup)
-	for _, n := range []*haNode{master, backup} {
-		n.writeConfigs(t, templates)
-	}
+	master, backup := hapairNodes(ctx, t, templates, "ha")
 
 	// The MASTER first, alone, so that it is the one that takes the VIP.
 	master.startKeepalived(ctx, t)
@@ -206,6 +180,46 @@ type haNode struct {
 	keepalivedPID int
 	keepalivedLog *syncBuffer
 	stopKA        func()
+}
+
+// hapairPrepare skips the test unless a pair can be played here (not
+// -short, root, the tools, an /etc/sysctl.d to bind-mount over) and
+// returns the daemons' config templates and the lbdoctor to run.
+func hapairPrepare(t *testing.T) (*template.Template, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("%s runs keepalived, nginx and HAProxy in two network namespaces: skipped with -short", t.Name())
+	}
+	if os.Geteuid() != 0 {
+		t.Skipf("%s SKIPPED: needs root to create network namespaces and run keepalived", t.Name())
+	}
+	for _, tool := range []string{"ip", "ss", "sysctl", "unshare", "mount", "keepalived", "nginx", "haproxy"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s SKIPPED: %s is not installed (%v)", t.Name(), tool, err)
+		}
+	}
+	if fi, err := os.Stat("/etc/sysctl.d"); err != nil || !fi.IsDir() {
+		t.Skipf("%s SKIPPED: /etc/sysctl.d is not a directory to bind-mount the node's over (%v)", t.Name(), err)
+	}
+	templates, err := template.ParseGlob(filepath.Join("..", "..", "testdata", "daemon", "*.tmpl"))
+	if err != nil {
+		t.Fatalf("read config templates: %v", err)
+	}
+	return templates, lbdoctorBin(t)
+}
+
+// hapairNodes sets up the MASTER and the BACKUP of a pair, in network
+// namespaces named after tag and the test's PID, linked and with their
+// configs written.
+func hapairNodes(ctx context.Context, t *testing.T, templates *template.Template, tag string) (master, backup *haNode) {
+	t.Helper()
+	master = &haNode{name: "lb1", ns: fmt.Sprintf("lbd-%s1-%d", tag, os.Getpid()), self: "10.0.0.11", peer: "10.0.0.12", state: "MASTER", priority: 150}
+	backup = &haNode{name: "lb2", ns: fmt.Sprintf("lbd-%s2-%d", tag, os.Getpid()), self: "10.0.0.12", peer: "10.0.0.11", state: "BACKUP", priority: 100}
+	hapairLink(ctx, t, master, backup)
+	for _, n := range []*haNode{master, backup} {
+		n.writeConfigs(t, templates)
+	}
+	return master, backup
 }
 
 // hapairLink creates both namespaces joined by a veth pair, eth0 at each

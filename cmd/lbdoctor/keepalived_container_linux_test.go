@@ -39,10 +39,7 @@ func TestKeepalivedContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := os.Getenv("LBDOCTOR_BIN")
-	if bin == "" {
-		bin = daemonBuildLbdoctor(t)
-	}
+	bin := lbdoctorBin(t)
 	cases := []struct {
 		name        string
 		engine      string

@@ -129,10 +129,7 @@ func TestIfupdownBoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read config templates: %v", err)
 	}
-	bin := os.Getenv("LBDOCTOR_BIN")
-	if bin == "" {
-		bin = daemonBuildLbdoctor(t)
-	}
+	bin := lbdoctorBin(t)
 	var table []string
 	var addrAgree, addrTotal, daemonAgree, daemonTotal, fixed, fixTotal int
 	for i, sc := range netbootScenarios() {

@@ -85,10 +85,7 @@ func TestPodmanRun(t *testing.T) {
 	def := filepath.Join(dir, "inspect.json")
 	daemonWriteFile(t, def, inspect)
 
-	bin := os.Getenv("LBDOCTOR_BIN")
-	if bin == "" {
-		bin = daemonBuildLbdoctor(t)
-	}
+	bin := lbdoctorBin(t)
 	out, _ := exec.CommandContext(ctx, "ip", "netns", "exec", ns, bin, "check", "--json", "--container", def).Output()
 	var r daemonReport
 	if err := json.Unmarshal(out, &r); err != nil {

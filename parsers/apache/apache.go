@@ -399,12 +399,12 @@ func (p *parser) include(l line, optional bool) {
 		case err != nil && optional:
 			return
 		case err != nil:
-			p.errorf(l.pos, "Could not open configuration file %s: %s", pat, errText(err))
+			p.errorf(l.pos, "Could not open configuration file %s: %s", pat, parsers.ErrText(err))
 			return
 		case st.IsDir():
 			entries, err := os.ReadDir(p.opts.Root.Path(pat))
 			if err != nil {
-				p.errorf(l.pos, "Could not open config directory %s: %s", pat, errText(err))
+				p.errorf(l.pos, "Could not open config directory %s: %s", pat, parsers.ErrText(err))
 				return
 			}
 			for _, e := range entries {
@@ -432,24 +432,12 @@ func (p *parser) include(l line, optional bool) {
 		data, err := p.opts.Root.ReadFile(f)
 		if err != nil {
 			if !optional {
-				p.errorf(l.pos, "Could not open configuration file %s: %s", f, errText(err))
+				p.errorf(l.pos, "Could not open configuration file %s: %s", f, parsers.ErrText(err))
 			}
 			continue
 		}
 		p.file(f, data)
 	}
-}
-
-// errText is the strerror part of a file error.
-func errText(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
-		err = pe.Err
-	}
-	s := err.Error()
-	if s != "" {
-		s = strings.ToUpper(s[:1]) + s[1:]
-	}
-	return s
 }
 
 // listen reads "Listen [addr:]port [protocol]".

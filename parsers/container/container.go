@@ -128,7 +128,8 @@ func (c *Container) configPath() string {
 	switch d {
 	case "haproxy":
 		// The official image's; Debian's package uses /etc/haproxy.
-		if strings.Contains(c.Image, "haproxytech/") || strings.HasPrefix(path.Base(imageName(c.Image)), "haproxy") && !strings.Contains(c.Image, "/") {
+		name, _ := splitImage(c.Image)
+		if strings.Contains(c.Image, "haproxytech/") || strings.HasPrefix(path.Base(name), "haproxy") && !strings.Contains(c.Image, "/") {
 			return "/usr/local/etc/haproxy/haproxy.cfg"
 		}
 		for _, m := range c.Mounts {
@@ -160,28 +161,17 @@ func (c *Container) HostPath(p string) string {
 	return best
 }
 
-// imageName is the image without registry host and tag.
-func imageName(image string) string {
-	name := image
+// splitImage cuts an image reference into its name (without digest and
+// tag) and its tag, "latest" when none is given.
+func splitImage(image string) (name, tag string) {
+	name, tag = image, "latest"
 	if i := strings.LastIndex(name, "@"); i >= 0 {
 		name = name[:i]
 	}
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name = name[:i]
+		name, tag = name[:i], name[i+1:]
 	}
-	return name
-}
-
-// imageTag is the image's tag, "latest" when none is given.
-func imageTag(image string) string {
-	name := image
-	if i := strings.LastIndex(name, "@"); i >= 0 {
-		name = name[:i]
-	}
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		return name[i+1:]
-	}
-	return "latest"
+	return name, tag
 }
 
 // imageUser is the USER of well-known load balancer images, from their
@@ -190,7 +180,7 @@ func imageTag(image string) string {
 // nginx and Bitnami images as 101 and 1001. Any other image is taken to
 // run as root, as most do.
 func imageUser(image string) (user, from string) {
-	name := imageName(image)
+	name, tag := splitImage(image)
 	base := path.Base(name)
 	switch {
 	case strings.HasSuffix(name, "nginx-unprivileged"):
@@ -198,7 +188,6 @@ func imageUser(image string) (user, from string) {
 	case strings.HasPrefix(name, "bitnami/") || strings.Contains(name, "/bitnami/"):
 		return "1001", "the USER of image " + image
 	case base == "haproxy" && (name == "haproxy" || name == "library/haproxy" || strings.HasSuffix(name, "docker.io/library/haproxy") || strings.HasSuffix(name, "docker.io/haproxy")):
-		tag := imageTag(image)
 		if v, ok := majorMinor(tag); ok && v < 204 {
 			return "", "image " + image + " (before 2.4 it runs as root)"
 		}

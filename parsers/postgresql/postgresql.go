@@ -212,7 +212,7 @@ func (p *parser) include(pos parsers.Pos, kind, name string) {
 	if kind == "include_dir" {
 		entries, err := os.ReadDir(p.opts.Root.Path(name))
 		if err != nil {
-			p.errorf(pos, "could not open configuration directory %q: %s", name, errText(err))
+			p.errorf(pos, "could not open configuration directory %q: %s", name, parsers.ErrText(err))
 			return
 		}
 		var files []string
@@ -234,21 +234,10 @@ func (p *parser) include(pos parsers.Pos, kind, name string) {
 		if kind == "include_if_exists" && os.IsNotExist(err) {
 			return
 		}
-		p.errorf(pos, "could not open configuration file %q: %s", name, errText(err))
+		p.errorf(pos, "could not open configuration file %q: %s", name, parsers.ErrText(err))
 		return
 	}
 	p.file(name, data)
-}
-
-func errText(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
-		err = pe.Err
-	}
-	s := err.Error()
-	if s != "" {
-		s = strings.ToUpper(s[:1]) + s[1:]
-	}
-	return s
 }
 
 // splitList reads a comma-separated list as SplitIdentifierString and

@@ -129,14 +129,7 @@ func (p *parser) include(pos parsers.Pos, name string) {
 	p.reads++
 	data, err := p.opts.Root.ReadFile(name)
 	if err != nil {
-		msg := err.Error()
-		if pe, ok := err.(*os.PathError); ok {
-			msg = pe.Err.Error()
-		}
-		if msg != "" {
-			msg = strings.ToUpper(msg[:1]) + msg[1:]
-		}
-		p.errorf(pos, "Fatal error, can't open config file '%s': %s", name, msg)
+		p.errorf(pos, "Fatal error, can't open config file '%s': %s", name, parsers.ErrText(err))
 		return
 	}
 	p.depth++

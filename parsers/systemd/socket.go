@@ -158,30 +158,15 @@ func expandListen(v, id string) (string, bool) {
 func EnabledSockets(root parsers.Root) []string {
 	seen := map[string]bool{}
 	for _, dir := range searchPaths() {
-		resolved, err := root.Chase(dir)
-		if err != nil {
-			continue
-		}
-		des, err := os.ReadDir(root.Path(resolved))
-		if err != nil {
-			// Absent, unreadable or no directory: systemd finds nothing
-			// there either.
-			continue
-		}
+		// A directory absent, unreadable or no directory gives no
+		// entries: systemd finds nothing there either.
+		resolved, des, _, _ := root.ReadConfDir(dir)
 		for _, de := range des {
 			n := de.Name()
 			if !strings.HasSuffix(n, ".wants") && !strings.HasSuffix(n, ".requires") {
 				continue
 			}
-			sub := path.Join(resolved, n)
-			subResolved, err := root.Chase(sub)
-			if err != nil {
-				continue
-			}
-			entries, err := os.ReadDir(root.Path(subResolved))
-			if err != nil {
-				continue
-			}
+			subResolved, entries, _, _ := root.ReadConfDir(path.Join(resolved, n))
 			for _, e := range entries {
 				name := e.Name()
 				if unitType(name) != "socket" || !validName(name) || e.Type()&fs.ModeSymlink == 0 || seen[name] {
