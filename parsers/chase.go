@@ -25,9 +25,24 @@ var ErrLoop = errors.New("too many levels of symbolic links")
 // errors.Is(err, fs.ErrNotExist); a link to /dev/null thus still reads
 // "/dev/null" in a tree that has no /dev.
 func (root Root) Chase(name string) (string, error) {
+	resolved, _, err := root.ChaseLinks(name)
+	return resolved, err
+}
+
+// Link is a symlink a name passes through: its absolute name below the
+// root and its target as written.
+type Link struct {
+	Name, Target string
+}
+
+// ChaseLinks is Chase that also returns the symlinks it followed, in the
+// order it met them, those met before an error included: what a copy of
+// the tree needs, besides the resolved name, to resolve the name the same.
+func (root Root) ChaseLinks(name string) (string, []Link, error) {
 	if !strings.HasPrefix(name, "/") {
-		return "", fmt.Errorf("chase %s: not an absolute name", name)
+		return "", nil, fmt.Errorf("chase %s: not an absolute name", name)
 	}
+	var followed []Link
 	rest := strings.Split(name, "/")
 	cur := "/"
 	links := 0
@@ -45,9 +60,9 @@ func (root Root) Chase(name string) (string, error) {
 		fi, err := os.Lstat(root.Path(next))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return path.Join(append([]string{next}, rest...)...), fmt.Errorf("chase %s: %w", name, fs.ErrNotExist)
+				return path.Join(append([]string{next}, rest...)...), followed, fmt.Errorf("chase %s: %w", name, fs.ErrNotExist)
 			}
-			return next, fmt.Errorf("chase %s: %w", name, err)
+			return next, followed, fmt.Errorf("chase %s: %w", name, err)
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			cur = next
@@ -55,18 +70,19 @@ func (root Root) Chase(name string) (string, error) {
 		}
 		links++
 		if links > MaxSymlinks {
-			return next, fmt.Errorf("chase %s: %w", name, ErrLoop)
+			return next, followed, fmt.Errorf("chase %s: %w", name, ErrLoop)
 		}
 		target, err := os.Readlink(root.Path(next))
 		if err != nil {
-			return next, fmt.Errorf("chase %s: %w", name, err)
+			return next, followed, fmt.Errorf("chase %s: %w", name, err)
 		}
+		followed = append(followed, Link{Name: next, Target: target})
 		if strings.HasPrefix(target, "/") {
 			cur = "/"
 		}
 		rest = append(strings.Split(target, "/"), rest...)
 	}
-	return cur, nil
+	return cur, followed, nil
 }
 
 // ReadRegular reads the chased name when it is a regular file. Anything else is

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/lbdoctor/lbdoctor/checks"
@@ -75,66 +76,49 @@ func (c *collector) add(name string, deep bool) error {
 		}
 		name = abs
 	}
-	cur := "/"
-	rest := strings.Split(name, "/")
-	for links := 0; len(rest) > 0; {
-		comp := rest[0]
-		rest = rest[1:]
-		switch comp {
-		case "", ".":
-			continue
-		case "..":
-			cur = path.Dir(cur)
-			continue
+	// The name resolves as the judge resolves it, with Chase; the links
+	// on the way are kept as links, so that the bundle's tree resolves
+	// the name the same.
+	resolved, links, err := c.root.ChaseLinks(name)
+	for _, l := range links {
+		if _, ok := c.files[l.Name]; !ok {
+			c.files[l.Name] = &host.File{Path: l.Name, Link: l.Target}
 		}
-		next := path.Join(cur, comp)
-		fi, err := os.Lstat(c.root.Path(next))
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
+			errors.Is(err, parsers.ErrLoop) || errors.Is(err, syscall.ENOTDIR) {
+			return nil // what the node lacks, the bundle lacks
+		}
+		return err
+	}
+	if resolved == "/" {
+		return nil // the root itself is no config
+	}
+	fi, err := os.Lstat(c.root.Path(resolved))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil
+		}
+		return err
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		return c.addFile(resolved, fi.Size())
+	case fi.IsDir():
+		if _, ok := c.files[resolved]; !ok {
+			c.files[resolved] = &host.File{Path: resolved, Dir: true}
+		}
+		if !deep {
+			return nil
+		}
+		entries, err := os.ReadDir(c.root.Path(resolved))
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-				return nil // what the node lacks, the bundle lacks
-			}
-			return err
+			return nil
 		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			links++
-			if links > parsers.MaxSymlinks {
-				return nil
-			}
-			target, err := os.Readlink(c.root.Path(next))
-			if err != nil {
+		for _, e := range entries {
+			if err := c.add(path.Join(resolved, e.Name()), false); err != nil {
 				return err
-			}
-			if _, ok := c.files[next]; !ok {
-				c.files[next] = &host.File{Path: next, Link: target}
-			}
-			if strings.HasPrefix(target, "/") {
-				cur = "/"
-			}
-			rest = append(strings.Split(target, "/"), rest...)
-			continue
-		}
-		cur = next
-		if len(rest) > 0 {
-			continue
-		}
-		switch {
-		case fi.Mode().IsRegular():
-			return c.addFile(cur, fi.Size())
-		case fi.IsDir():
-			if _, ok := c.files[cur]; !ok {
-				c.files[cur] = &host.File{Path: cur, Dir: true}
-			}
-			if !deep {
-				return nil
-			}
-			entries, err := os.ReadDir(c.root.Path(cur))
-			if err != nil {
-				return nil
-			}
-			for _, e := range entries {
-				if err := c.add(path.Join(cur, e.Name()), false); err != nil {
-					return err
-				}
 			}
 		}
 	}
