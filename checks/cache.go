@@ -45,6 +45,12 @@ type runCache struct {
 	reboot        []rebootEffect // LBD420 and LBD421's verdicts
 	socketsOnce   sync.Once
 	socketIndex   *clashIndex // of in.Host.Sockets, by position
+	netOnce       sync.Once
+	net           *netView // the boot network configuration (Pass.netView)
+
+	// running are the IDs of the checks of the Run; nil when not known,
+	// as if every check ran.
+	running map[string]bool
 }
 
 type widePrefix struct {
@@ -62,6 +68,9 @@ func (p *Pass) cache() *runCache {
 func newRunCache(in *Input) *runCache {
 	return &runCache{in: in, hostFor: map[netip.Addr]*host.Facts{}, withoutIt: map[netip.Addr]*host.Facts{}}
 }
+
+// runs reports whether the check with this ID is one of the Run's.
+func (c *runCache) runs(id string) bool { return c.running == nil || c.running[id] }
 
 // VIPFor is Input.VIPFor through an index of the VIPs by address.
 func (p *Pass) VIPFor(a netip.Addr) (VIP, bool) {

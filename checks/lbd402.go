@@ -101,7 +101,7 @@ Fix: persist the setting:
 			}
 			if _, isVIP := p.VIPFor(l.Addr); !isVIP {
 				if v == nil {
-					v = newNetView(p)
+					v = p.netView()
 				}
 				if v.bootCreates(p, l.Addr) {
 					continue // the boot network configuration creates it: local then

@@ -72,13 +72,13 @@ sysctl.d when the address only has to be bindable).`,
 		if p.Host.Network == nil || !p.Host.Network.Active() {
 			return nil // unknown, or LBD412
 		}
-		v := newNetView(p)
+		v := p.netView()
 		for _, l := range p.Listeners() {
 			n, ok := v.needsAddress(p, l)
 			if !ok || isDynamic(n) {
 				continue
 			}
-			if _, ok := v.boot[n.ip]; ok || len(v.any[n.ip]) > 0 {
+			if !v.takesFix(n) {
 				continue // persistent, or LBD413
 			}
 			if n.ip.Is6() {
@@ -86,7 +86,7 @@ sysctl.d when the address only has to be bindable).`,
 					continue // LBD420: disable_ipv6 takes it away whatever the configuration says
 				}
 			}
-			fix, persist := v.fix(n)
+			fix, persist := v.fix(p, n)
 			short, full := DaemonError(l, "EADDRNOTAVAIL")
 			p.Report(Finding{
 				Listener:    l,

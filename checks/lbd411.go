@@ -25,7 +25,7 @@ rest if needed), or reserve the address in the DHCP server; or listen on the
 wildcard address. lbdoctor prints the lines that add it statically in the
 tool that manages the interface (see LBD410).`,
 	Run: func(p *Pass) error {
-		v := newNetView(p)
+		v := p.netView()
 		for _, l := range p.Listeners() {
 			n, ok := v.needsAddress(p, l)
 			if !ok || !isDynamic(n) {
@@ -44,8 +44,8 @@ tool that manages the interface (see LBD410).`,
 				if len(dhcp) > 0 {
 					why += "; " + strings.Join(dhcp, "; ")
 				}
-				if v.cfg.Active() {
-					fix, persist = v.fix(n)
+				if v.takesFix(n) {
+					fix, persist = v.fix(p, n)
 				}
 			}
 			p.Report(Finding{

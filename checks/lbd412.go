@@ -35,7 +35,7 @@ recorded.`,
 		if p.Host.Network == nil || p.Host.Network.Active() {
 			return nil
 		}
-		v := newNetView(p)
+		v := p.netView()
 		var first *Finding
 		var addrs []string
 		seen := map[string]bool{}

@@ -36,7 +36,7 @@ file that applies.`,
 		if p.Host.Network == nil || !p.Host.Network.Active() {
 			return nil
 		}
-		v := newNetView(p)
+		v := p.netView()
 		for _, l := range p.Listeners() {
 			n, ok := v.needsAddress(p, l)
 			if !ok || isDynamic(n) {

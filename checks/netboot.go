@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -16,7 +17,7 @@ import (
 
 // netView is what the next boot does to this host's addresses, as the
 // persistent network configuration in the facts says: built once per
-// check run.
+// check run (Pass.netView) and shared by the checks that read it.
 type netView struct {
 	cfg    *netcfg.Config
 	ifaces []netcfg.Iface
@@ -28,20 +29,40 @@ type netView struct {
 	any  map[netip.Addr][]*netcfg.Profile
 	// applied are the profiles applied at boot, by interface name.
 	applied map[string][]*netcfg.Profile
-	// ifcfgNext is the next free IPADDRn index per ifcfg file, and
-	// ifcfgSlot the index given to an address, so that every finding on
-	// one address writes the same lines.
-	ifcfgNext map[string]int
-	ifcfgSlot map[netip.Addr]int
+	// slotMu guards the IPADDRn indexes below, which LBD410 and LBD411
+	// ask for at the same time. ifcfgSlot is the index given to an
+	// address in an ifcfg file, so that every finding on one address
+	// writes the same lines and no two addresses share one; ifcfgNext is
+	// the next free index per file. slotsGiven says the indexes of every
+	// address that takes a fix have been given (giveIfcfgSlots).
+	slotMu     sync.Mutex
+	slotsGiven bool
+	ifcfgNext  map[string]int
+	ifcfgSlot  map[ifcfgKey]int
 	// static are keepalived's static_ipaddress entries.
 	static map[netip.Addr]bool
+}
+
+// ifcfgKey is an address in an ifcfg file.
+type ifcfgKey struct {
+	file string
+	ip   netip.Addr
+}
+
+// netView is the run's view of the boot network configuration, built on
+// first use: every check sees the same one, so the IPADDRn indexes of an
+// ifcfg file are given once, across checks.
+func (p *Pass) netView() *netView {
+	c := p.cache()
+	c.netOnce.Do(func() { c.net = newNetView(p) })
+	return c.net
 }
 
 func newNetView(p *Pass) *netView {
 	h := p.Host
 	v := &netView{cfg: h.Network, now: map[netip.Addr][]host.Address{}, boot: map[netip.Addr]netcfg.Applied{},
 		any: map[netip.Addr][]*netcfg.Profile{}, applied: map[string][]*netcfg.Profile{},
-		ifcfgNext: map[string]int{}, ifcfgSlot: map[netip.Addr]int{}, static: map[netip.Addr]bool{}}
+		ifcfgNext: map[string]int{}, ifcfgSlot: map[ifcfgKey]int{}, static: map[netip.Addr]bool{}}
 	for _, s := range p.Services {
 		if s.Config == nil || s.Config.NetNamespace != "" {
 			continue
@@ -179,26 +200,10 @@ func (v *netView) configured(iface string) string {
 // fix is the persistent configuration that adds the address at boot, in
 // the tool that configures its interface (else the tool in use): the
 // commands to print and the lines to write.
-func (v *netView) fix(n netNeed) (cmds []string, persist []FileLine) {
+func (v *netView) fix(p *Pass, n netNeed) (cmds []string, persist []FileLine) {
 	iface := n.have.Interface
 	ap := netip.PrefixFrom(n.ip, n.have.Prefix).String()
-	var profile *netcfg.Profile
-	tool := ""
-	for _, t := range toolNames {
-		for _, p := range v.applied[iface] {
-			if p.Tool == t && profile == nil {
-				profile, tool = p, t
-			}
-		}
-	}
-	if tool == "" {
-		for _, t := range toolNames {
-			if v.cfg.ToolActive(t) {
-				tool = t
-				break
-			}
-		}
-	}
+	profile, tool := v.fixTarget(iface)
 	switch tool {
 	case netcfg.Netplan:
 		id, kind := iface, "ethernets"
@@ -239,12 +244,7 @@ func (v *netView) fix(n netNeed) (cmds []string, persist []FileLine) {
 		}
 	case netcfg.Ifcfg:
 		if profile != nil && n.ip.Is4() {
-			slot, ok := v.ifcfgSlot[n.ip]
-			if !ok {
-				slot = v.nextIfcfg(profile)
-				v.ifcfgSlot[n.ip] = slot
-			}
-			k := strconv.Itoa(slot)
+			k := strconv.Itoa(v.ifcfgSlotFor(p, profile, n.ip))
 			persist = dropIn(profile.File, "IPADDR"+k+"="+n.ip.String(), "PREFIX"+k+"="+strconv.Itoa(n.have.Prefix))
 			cmds = append(cmds, printfAppend(persist, profile.File))
 		} else if profile != nil {
@@ -271,7 +271,103 @@ func (v *netView) fix(n netNeed) (cmds []string, persist []FileLine) {
 	return cmds, persist
 }
 
-// nextIfcfg is the next IPADDRn index free in an ifcfg profile.
+// fixTarget is the profile and tool a fix for an address on iface goes
+// to: the profile of the first tool in toolNames that configures iface at
+// boot, else no profile and the first tool in use.
+func (v *netView) fixTarget(iface string) (*netcfg.Profile, string) {
+	for _, t := range toolNames {
+		for _, p := range v.applied[iface] {
+			if p.Tool == t {
+				return p, t
+			}
+		}
+	}
+	for _, t := range toolNames {
+		if v.cfg.ToolActive(t) {
+			return nil, t
+		}
+	}
+	return nil, ""
+}
+
+// takesFix reports whether LBD410 or LBD411 gives n a persistent fix
+// (v.fix): a dynamic address, or one added by hand that no profile
+// mentions (LBD413 speaks of the others), when some tool is in use.
+func (v *netView) takesFix(n netNeed) bool {
+	if v.cfg == nil || !v.cfg.Active() {
+		return false
+	}
+	if isDynamic(n) {
+		return true
+	}
+	_, atBoot := v.boot[n.ip]
+	return !atBoot && len(v.any[n.ip]) == 0
+}
+
+// ifcfgSlotFor is the IPADDRn index of ip in the ifcfg profile pr. The
+// first call gives every IPv4 address that takes a fix in an ifcfg
+// profile its index, by file and then by address, whatever the check
+// and listener that asks first: LBD410 and LBD411 run at the same time,
+// and the indexes, and so fix's output, are the same on every run.
+func (v *netView) ifcfgSlotFor(p *Pass, pr *netcfg.Profile, ip netip.Addr) int {
+	v.slotMu.Lock()
+	defer v.slotMu.Unlock()
+	if !v.slotsGiven {
+		v.slotsGiven = true
+		v.giveIfcfgSlots(p)
+	}
+	k := ifcfgKey{pr.File, ip}
+	slot, ok := v.ifcfgSlot[k]
+	if !ok { // not a fix giveIfcfgSlots foresaw: the next free index
+		slot = v.nextIfcfg(pr)
+		v.ifcfgSlot[k] = slot
+	}
+	return slot
+}
+
+// giveIfcfgSlots gives the IPADDRn indexes of the addresses that take a
+// fix in an ifcfg profile, in order of file and address; v.slotMu is held.
+// Only the fixes of the checks that run count, so that no index goes to
+// a line no finding writes and the IPADDRn series fix writes has no gap
+// (--checks all,-LBD411 numbers LBD410's addresses alone).
+func (v *netView) giveIfcfgSlots(p *Pass) {
+	type want struct {
+		k  ifcfgKey
+		pr *netcfg.Profile
+	}
+	c := p.cache()
+	var ws []want
+	for _, l := range p.Listeners() {
+		n, ok := v.needsAddress(p, l)
+		if !ok || !n.ip.Is4() || !v.takesFix(n) {
+			continue
+		}
+		by := "LBD410" // added by hand
+		if isDynamic(n) {
+			by = "LBD411"
+		}
+		if !c.runs(by) {
+			continue
+		}
+		if pr, tool := v.fixTarget(n.have.Interface); pr != nil && tool == netcfg.Ifcfg {
+			ws = append(ws, want{ifcfgKey{pr.File, n.ip}, pr})
+		}
+	}
+	slices.SortFunc(ws, func(a, b want) int {
+		if c := strings.Compare(a.k.file, b.k.file); c != 0 {
+			return c
+		}
+		return a.k.ip.Compare(b.k.ip)
+	})
+	for _, w := range ws {
+		if _, ok := v.ifcfgSlot[w.k]; !ok {
+			v.ifcfgSlot[w.k] = v.nextIfcfg(w.pr)
+		}
+	}
+}
+
+// nextIfcfg is the next IPADDRn index free in an ifcfg profile; v.slotMu
+// is held.
 func (v *netView) nextIfcfg(p *netcfg.Profile) int {
 	if n, ok := v.ifcfgNext[p.File]; ok {
 		v.ifcfgNext[p.File] = n + 1

@@ -81,6 +81,10 @@ func Run(in *Input, cs []*Check) (*Result, error) {
 	// after the other would have made them.
 	reportUnused := false
 	rc := newRunCache(in)
+	rc.running = map[string]bool{}
+	for _, c := range cs {
+		rc.running[c.ID] = c.Run != nil
+	}
 	perCheck := make([][]Finding, len(cs))
 	errs := make([]error, len(cs))
 	var wg sync.WaitGroup
