@@ -194,19 +194,26 @@ func (o *jsonOut) array(depth, n int, elem func(i int) any) {
 	o.raw("[\n")
 	pad := indent(depth + 1)
 	inBatches(o.w, n, o.workers, func(b textWriter, i int) {
-		v, err := json.MarshalIndent(elem(i), pad, "  ")
-		if err != nil {
-			o.mu.Lock()
-			o.err = cmp.Or(o.err, err)
-			o.mu.Unlock()
-			return
+		v := make([]byte, 0, 1024)
+		v = append(v, pad...)
+		switch e := elem(i).(type) {
+		case indentedJSON:
+			v = e.appendIndented(v, pad)
+		default:
+			m, err := json.MarshalIndent(e, pad, "  ")
+			if err != nil {
+				o.mu.Lock()
+				o.err = cmp.Or(o.err, err)
+				o.mu.Unlock()
+				return
+			}
+			v = append(v, m...)
 		}
-		b.WriteString(pad)
-		b.Write(v)
 		if i < n-1 {
-			b.WriteString(",")
+			v = append(v, ',')
 		}
-		b.WriteString("\n")
+		v = append(v, '\n')
+		b.Write(v)
 	})
 	o.raw(indent(depth) + "]")
 }

@@ -25,3 +25,18 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckJSON is BenchmarkCheck with --json.
+func BenchmarkCheckJSON(b *testing.B) {
+	f, err := fixture.Write(b.TempDir(), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := []string{"check", "--json", "--root", f.Root, "--host", f.HostYAML()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := run(args, io.Discard, io.Discard); code != exitFindings {
+			b.Fatalf("exit code %d, want %d", code, exitFindings)
+		}
+	}
+}
