@@ -38,6 +38,8 @@ type runCache struct {
 	hostFor   map[netip.Addr]*host.Facts
 	withoutIt map[netip.Addr]*host.Facts
 
+	allOnce       sync.Once
+	all           []*parsers.Listener // in.Listeners(), listed once (Pass.Listeners)
 	listenersOnce sync.Once
 	listeners     []*parsers.Listener // in.Listeners(), the order checks report in
 	listenerIndex *clashIndex         // of listeners, by position in listeners
@@ -180,6 +182,15 @@ func (c *runCache) indexHost(h *host.Facts) {
 			c.addrs[b.WithZone("")] = append(c.addrs[b.WithZone("")], i)
 		}
 	}
+}
+
+// Listeners is Input.Listeners, listed once per Run and shared by its
+// passes: two dozen checks walk every listener, and each listing its own
+// was tens of thousands of pointers apiece. Callers only read it.
+func (p *Pass) Listeners() []*parsers.Listener {
+	c := p.cache()
+	c.allOnce.Do(func() { c.all = c.in.Listeners() })
+	return c.all
 }
 
 // listenerClashes is the index of the listeners that open an IP socket,
