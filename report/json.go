@@ -5,11 +5,9 @@ package report
 
 import (
 	"bufio"
-	"cmp"
 	"encoding/json"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/lbdoctor/lbdoctor/checks"
 	"github.com/lbdoctor/lbdoctor/parsers/host"
@@ -79,7 +77,7 @@ func JSON(w io.Writer, r *checks.Result) error {
 			o.field(3, "config", s.Path, true)
 			o.field(3, "status", s.Status, true)
 			o.key(3, "listeners")
-			o.array(3, len(s.Listeners), func(i int) any {
+			o.array(3, len(s.Listeners), func(dst []byte, pad string, i int) []byte {
 				l := s.Listeners[i]
 				return jsonListener{
 					Address:     l.Address(),
@@ -95,7 +93,7 @@ func JSON(w io.Writer, r *checks.Result) error {
 					Raw:         l.Raw,
 					Unjudged:    checks.Unjudged(l.Listener),
 					Conditional: l.Conditional,
-				}
+				}.appendIndented(dst, pad)
 			})
 			o.raw("\n" + indent(2) + "}")
 			if i < len(r.Services)-1 {
@@ -107,7 +105,7 @@ func JSON(w io.Writer, r *checks.Result) error {
 	}
 	o.raw(",\n")
 	o.key(1, "findings")
-	o.array(1, len(r.Findings), func(i int) any {
+	o.array(1, len(r.Findings), func(dst []byte, pad string, i int) []byte {
 		f := r.Findings[i]
 		fix := f.Fix
 		if fix == nil {
@@ -126,7 +124,7 @@ func JSON(w io.Writer, r *checks.Result) error {
 			Why:         f.Why,
 			Fix:         fix,
 			Errno:       f.Errno,
-		}
+		}.appendIndented(dst, pad)
 	})
 	o.raw(",\n")
 	sum := r.Summary()
@@ -143,7 +141,6 @@ func JSON(w io.Writer, r *checks.Result) error {
 type jsonOut struct {
 	w       *bufio.Writer
 	workers int
-	mu      sync.Mutex // guards err while a batch renders
 	err     error
 }
 
@@ -184,9 +181,10 @@ func (o *jsonOut) field(depth int, name string, v any, more bool) {
 	o.raw("\n")
 }
 
-// array writes the n values elem gives at depth+1, as encoding/json
-// indents them: [] when empty.
-func (o *jsonOut) array(depth, n int, elem func(i int) any) {
+// array writes the n values elem appends at depth+1, as encoding/json
+// indents them: [] when empty. elem appends its value's indented JSON,
+// from its opening bracket on, with pad before its inner lines.
+func (o *jsonOut) array(depth, n int, elem func(dst []byte, pad string, i int) []byte) {
 	if n == 0 {
 		o.raw("[]")
 		return
@@ -196,19 +194,7 @@ func (o *jsonOut) array(depth, n int, elem func(i int) any) {
 	inBatches(o.w, n, o.workers, func(b textWriter, i int) {
 		v := make([]byte, 0, 1024)
 		v = append(v, pad...)
-		switch e := elem(i).(type) {
-		case indentedJSON:
-			v = e.appendIndented(v, pad)
-		default:
-			m, err := json.MarshalIndent(e, pad, "  ")
-			if err != nil {
-				o.mu.Lock()
-				o.err = cmp.Or(o.err, err)
-				o.mu.Unlock()
-				return
-			}
-			v = append(v, m...)
-		}
+		v = elem(v, pad, i)
 		if i < n-1 {
 			v = append(v, ',')
 		}

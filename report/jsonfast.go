@@ -5,14 +5,11 @@ import (
 	"unicode/utf8"
 )
 
-// indentedJSON is a value that writes itself as json.MarshalIndent(v, pad,
-// "  ") would, byte for byte, without reflection: findings and listeners
-// are tens of thousands per report, and encoding/json's reflection and
-// re-indenting were a third of "check --json" (TestJSONFastPathMatches
-// compares the two).
-type indentedJSON interface {
-	appendIndented(dst []byte, pad string) []byte
-}
+// appendIndented (of jsonFinding and jsonListener) writes the value as
+// json.MarshalIndent(v, pad, "  ") would, byte for byte, without
+// reflection: findings and listeners are tens of thousands per report, and
+// encoding/json's reflection and re-indenting were a third of
+// "check --json" (TestJSONFastPathMatches compares the two).
 
 // jsonObject appends the members of one indented object.
 type jsonObject struct {

@@ -40,7 +40,9 @@ func TestJSONFastPathMatches(t *testing.T) {
 	num := func() int { return []int{0, 1, -3, 65535, 1 << 40}[r.IntN(5)] }
 	for i := range 20000 {
 		pad := indent(i % 4)
-		var v indentedJSON
+		var v interface {
+			appendIndented(dst []byte, pad string) []byte
+		}
 		if i%2 == 0 {
 			v = jsonFinding{ID: randStr(), Severity: randStr(), Service: randStr(), File: randStr(), Line: num(),
 				Address: randStr(), Port: num(), Message: randStr(), DaemonError: randStr(), Why: randStr(),
