@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+
+	"github.com/lbdoctor/lbdoctor/parsers"
 )
 
 // LBD424 finds listeners on keepalived VIPs that need the VIP to bind, so
@@ -36,24 +38,26 @@ every boot (net.ipv6.ip_nonlocal_bind for an IPv6 VIP):
     sysctl -w net.ipv4.ip_nonlocal_bind=1
     echo 'net.ipv4.ip_nonlocal_bind = 1' > /etc/sysctl.d/60-lbdoctor.conf`,
 	Run: func(p *Pass) error {
-		for _, l := range p.Listeners() {
+		// Every VIP listener of a big load balancer is a finding: the
+		// listeners are judged on every CPU, the findings in their order.
+		p.eachListener(func(p *Pass, l *parsers.Listener) {
 			if !opensIPSocket(l) || l.Addr.IsUnspecified() || l.Transparent {
-				continue
+				return
 			}
 			vip, ok := p.VIPFor(l.Addr)
 			if !ok {
-				continue
+				return
 			}
 			name := nonlocalSysctl(l)
 			if p.Host.Sysctl(name) == "1" {
-				continue // binds without the VIP now; LBD402 judges the reboot
+				return // binds without the VIP now; LBD402 judges the reboot
 			}
 			boot, _, known := bootValue(p.Host, name)
 			if !known || boot == "1" {
-				continue // a snapshot without the boot configuration is not guessed at
+				return // a snapshot without the boot configuration is not guessed at
 			}
 			if local, _ := p.hostWithout(l.Addr).IsLocal(l.Addr); local {
-				continue // bindable without the VIP (a local route covers it)
+				return // bindable without the VIP (a local route covers it)
 			}
 			fix, persist := nonlocalFix(l)
 			short, full := DaemonError(l, "EADDRNOTAVAIL")
@@ -71,7 +75,7 @@ every boot (net.ipv6.ip_nonlocal_bind for an IPv6 VIP):
 				Persist: persist,
 				Errno:   "EADDRNOTAVAIL",
 			})
-		}
+		})
 		return nil
 	},
 }
