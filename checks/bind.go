@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lbdoctor/lbdoctor/parsers"
@@ -197,14 +198,33 @@ func addressUnavailable(h *host.Facts, l *parsers.Listener) string {
 }
 
 // nonlocalFix is the fix for EADDRNOTAVAIL: allow non-local binds now and at
-// every boot.
+// every boot. The lists are made once per family and shared by every
+// finding (tens of thousands on a big load balancer's VIPs): no one writes
+// into a finding's Fix or Persist, and their capacity ends at their length,
+// so an append copies.
 func nonlocalFix(l *parsers.Listener) ([]string, []FileLine) {
-	name := nonlocalSysctl(l)
+	if nonlocalSysctl(l) == host.NonlocalBind6 {
+		return nonlocalFix6.fix, nonlocalFix6.persist
+	}
+	return nonlocalFix4.fix, nonlocalFix4.persist
+}
+
+var nonlocalFix4, nonlocalFix6 = makeNonlocalFix(host.NonlocalBind4), makeNonlocalFix(host.NonlocalBind6)
+
+type fixLines struct {
+	fix     []string
+	persist []FileLine
+}
+
+func makeNonlocalFix(name string) fixLines {
 	// One file per family, so applying both fixes keeps both settings.
 	file := "/etc/sysctl.d/60-lbdoctor.conf"
 	if name == host.NonlocalBind6 {
 		file = "/etc/sysctl.d/60-lbdoctor-ipv6.conf"
 	}
 	line := name + " = 1"
-	return []string{"sysctl -w " + name + "=1", "echo '" + line + "' > " + file}, []FileLine{{Path: file, Line: line}}
+	return fixLines{
+		fix:     slices.Clip([]string{"sysctl -w " + name + "=1", "echo '" + line + "' > " + file}),
+		persist: slices.Clip([]FileLine{{Path: file, Line: line}}),
+	}
 }
