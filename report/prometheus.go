@@ -31,24 +31,10 @@ type PrometheusRun struct {
 // --host files in one run never collide. Services of the same name (two
 // --nginx configs) add up: a service is ok only when each of them is.
 func PrometheusRegistry(run PrometheusRun) *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lbdoctor_" + name, Help: help}, labels)
-		reg.MustRegister(g)
-		return g
-	}
-	up := gauge("up", "Whether lbdoctor could do the job: 0 when the run exited 2 (bad flags or settings, no config found, an unreadable config named on the command line).")
-	last := gauge("last_run_timestamp_seconds", "When lbdoctor check last ran, in seconds since the Unix epoch.")
-	took := gauge("run_duration_seconds", "How long lbdoctor check took, in seconds.")
-	info := gauge("build_info", "The lbdoctor that wrote these metrics; always 1.", "version")
-	last.WithLabelValues().Set(float64(run.Start.UnixNano()) / 1e9)
-	took.WithLabelValues().Set(run.Duration.Seconds())
-	info.WithLabelValues(Clean(run.Version)).Set(1)
-	if !run.Up {
-		up.WithLabelValues().Set(0)
+	reg, gauge := newRegistry()
+	if !runMetrics(gauge, "check", "no config found, an unreadable config named on the command line", run.Up, run.Start, run.Duration, run.Version) {
 		return reg
 	}
-	up.WithLabelValues().Set(1)
 
 	g := newServiceGauges(gauge, "host")
 	hosts := hostLabels(run.Results)
@@ -64,7 +50,40 @@ type serviceGauges struct {
 	found, ok, findings, listeners *prometheus.GaugeVec
 }
 
-func newServiceGauges(gauge func(name, help string, labels ...string) *prometheus.GaugeVec, keys ...string) serviceGauges {
+// gaugeFunc makes an lbdoctor_ gauge vector in a registry.
+type gaugeFunc func(name, help string, labels ...string) *prometheus.GaugeVec
+
+// newRegistry is a registry of its own (no Go runtime or process metrics)
+// and the maker of its gauges.
+func newRegistry() (*prometheus.Registry, gaugeFunc) {
+	reg := prometheus.NewRegistry()
+	return reg, func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lbdoctor_" + name, Help: help}, labels)
+		reg.MustRegister(g)
+		return g
+	}
+}
+
+// runMetrics sets the series every run of command writes: whether it could
+// do the job (failures names its usual causes besides bad flags or
+// settings), when it ran, how long it took, and the build. It reports up.
+func runMetrics(gauge gaugeFunc, command, failures string, up bool, start time.Time, took time.Duration, version string) bool {
+	upG := gauge("up", "Whether lbdoctor could do the job: 0 when the run exited 2 (bad flags or settings, "+failures+").")
+	last := gauge("last_run_timestamp_seconds", "When lbdoctor "+command+" last ran, in seconds since the Unix epoch.")
+	tookG := gauge("run_duration_seconds", "How long lbdoctor "+command+" took, in seconds.")
+	info := gauge("build_info", "The lbdoctor that wrote these metrics; always 1.", "version")
+	last.WithLabelValues().Set(float64(start.UnixNano()) / 1e9)
+	tookG.WithLabelValues().Set(took.Seconds())
+	info.WithLabelValues(Clean(version)).Set(1)
+	if !up {
+		upG.WithLabelValues().Set(0)
+		return false
+	}
+	upG.WithLabelValues().Set(1)
+	return true
+}
+
+func newServiceGauges(gauge gaugeFunc, keys ...string) serviceGauges {
 	with := func(l ...string) []string { return append(append([]string{}, keys...), l...) }
 	return serviceGauges{
 		found:     gauge("service_config_found", "Whether the service's config was found (autodetected services that are absent are 0).", with("service")...),

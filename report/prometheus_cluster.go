@@ -28,24 +28,10 @@ type PrometheusClusterRun struct {
 // cluster and per node whether it has no error finding, so 0 means that
 // some node breaks on a failover or the nodes disagree.
 func PrometheusClusterRegistry(run PrometheusClusterRun) *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lbdoctor_" + name, Help: help}, labels)
-		reg.MustRegister(g)
-		return g
-	}
-	up := gauge("up", "Whether lbdoctor could do the job: 0 when the run exited 2 (bad flags or settings, an unreadable bundle).")
-	last := gauge("last_run_timestamp_seconds", "When lbdoctor cluster last ran, in seconds since the Unix epoch.")
-	took := gauge("run_duration_seconds", "How long lbdoctor cluster took, in seconds.")
-	info := gauge("build_info", "The lbdoctor that wrote these metrics; always 1.", "version")
-	last.WithLabelValues().Set(float64(run.Start.UnixNano()) / 1e9)
-	took.WithLabelValues().Set(run.Duration.Seconds())
-	info.WithLabelValues(Clean(run.Version)).Set(1)
-	if !run.Up {
-		up.WithLabelValues().Set(0)
+	reg, gauge := newRegistry()
+	if !runMetrics(gauge, "cluster", "an unreadable bundle", run.Up, run.Start, run.Duration, run.Version) {
 		return reg
 	}
-	up.WithLabelValues().Set(1)
 
 	clusterOK := gauge("cluster_ok", "Whether the cluster has no error finding: its nodes agree and each would start and bind its services in either role (0: a failover would break it).", "cluster")
 	clusterNodes := gauge("cluster_nodes", "How many nodes the cluster has among the bundles judged.", "cluster")
